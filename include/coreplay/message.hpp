@@ -1,0 +1,68 @@
+// A captured or replayed HTTP message: gor's meta line plus the payload, immutable and shared.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace coreplay {
+
+// The first byte of gor's meta line.
+enum class message_type : char {
+  request = '1',
+  response = '2',            // original response, captured with the request
+  replayed_response = '3',   // response of a replay target (--output-http-track-response)
+};
+
+class message;
+// Messages cross plugins by pointer: fan-out to many outputs copies no payload bytes.
+using message_ptr = std::shared_ptr<const message>;
+
+// One record: `<type> <id> <timestamp-ns> [<latency-ns>] [extra fields...]\n<payload>`.
+// The bytes are kept exactly as read or built, so writing a message back reproduces its record.
+class message {
+ public:
+  // Parses one record (without the file separator). Returns nullptr when the meta line is
+  // malformed: fewer than 3 space-separated fields, or a timestamp that is not an integer.
+  static message_ptr parse(std::string record);
+
+  // Builds a record from its parts. latency_ns == nullopt writes gor's "-1".
+  static message_ptr make(message_type type, std::string_view id, std::int64_t timestamp_ns,
+                          std::optional<std::int64_t> latency_ns, std::string_view payload);
+
+  // The same meta with a different payload (what modifiers produce).
+  message_ptr with_payload(std::string_view payload) const;
+
+  std::string_view record() const noexcept { return bytes_; }
+  std::string_view meta() const noexcept { return std::string_view(bytes_).substr(0, meta_len_); }
+  std::string_view payload() const noexcept { return std::string_view(bytes_).substr(payload_off_); }
+
+  message_type type() const noexcept { return static_cast<message_type>(bytes_[0]); }
+  bool is_request() const noexcept { return type() == message_type::request; }
+  std::string_view id() const noexcept { return std::string_view(bytes_).substr(id_off_, id_len_); }
+  std::int64_t timestamp_ns() const noexcept { return timestamp_ns_; }
+  // The fourth meta field, when present and numeric.
+  std::optional<std::int64_t> latency_ns() const noexcept { return latency_ns_; }
+
+  // Construction goes through parse()/make(); public only for make_shared.
+  struct private_tag {};
+  message(private_tag, std::string bytes);
+
+ private:
+  bool index();
+
+  std::string bytes_;
+  std::uint32_t meta_len_ = 0;
+  std::uint32_t payload_off_ = 0;
+  std::uint32_t id_off_ = 0;
+  std::uint32_t id_len_ = 0;
+  std::int64_t timestamp_ns_ = 0;
+  std::optional<std::int64_t> latency_ns_;
+};
+
+// 24 lowercase hex characters, as gor's ids; unique per process run with overwhelming probability.
+std::string make_message_id();
+
+}  // namespace coreplay

@@ -1,0 +1,96 @@
+#include <coreplay/message.hpp>
+
+#include <charconv>
+#include <random>
+
+namespace coreplay {
+
+namespace {
+
+std::optional<std::int64_t> parse_int(std::string_view s) {
+  std::int64_t v = 0;
+  if (s.empty()) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+message::message(private_tag, std::string bytes) : bytes_(std::move(bytes)) {}
+
+bool message::index() {
+  if (bytes_.size() > UINT32_MAX) return false;
+  std::string_view all(bytes_);
+  auto nl = all.find('\n');
+  meta_len_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? all.size() : nl);
+  payload_off_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? all.size() : nl + 1);
+  std::string_view meta = all.substr(0, meta_len_);
+  // gor splits on single spaces; fields are: type, id, timestamp, [latency], [extra...]
+  std::string_view fields[4];
+  std::size_t n = 0, pos = 0;
+  while (n < 4) {
+    auto sp = meta.find(' ', pos);
+    fields[n++] = meta.substr(pos, sp == std::string_view::npos ? std::string_view::npos : sp - pos);
+    if (sp == std::string_view::npos) break;
+    pos = sp + 1;
+  }
+  if (n < 3 || fields[0].size() != 1) return false;
+  auto ts = parse_int(fields[2]);
+  if (!ts) return false;
+  timestamp_ns_ = *ts;
+  id_off_ = static_cast<std::uint32_t>(fields[1].data() - all.data());
+  id_len_ = static_cast<std::uint32_t>(fields[1].size());
+  if (n >= 4) latency_ns_ = parse_int(fields[3]);
+  return true;
+}
+
+message_ptr message::parse(std::string record) {
+  auto m = std::make_shared<message>(private_tag{}, std::move(record));
+  if (!m->index()) return nullptr;
+  return m;
+}
+
+message_ptr message::make(message_type type, std::string_view id, std::int64_t timestamp_ns,
+                          std::optional<std::int64_t> latency_ns, std::string_view payload) {
+  std::string b;
+  b.reserve(64 + id.size() + payload.size());
+  b.push_back(static_cast<char>(type));
+  b.push_back(' ');
+  b.append(id);
+  b.push_back(' ');
+  b.append(std::to_string(timestamp_ns));
+  b.push_back(' ');
+  b.append(std::to_string(latency_ns.value_or(-1)));
+  b.push_back('\n');
+  b.append(payload);
+  auto m = std::make_shared<message>(private_tag{}, std::move(b));
+  m->index();
+  if (!latency_ns) m->latency_ns_ = std::nullopt;
+  return m;
+}
+
+message_ptr message::with_payload(std::string_view payload) const {
+  std::string b;
+  b.reserve(payload_off_ + payload.size());
+  b.append(bytes_, 0, meta_len_);
+  b.push_back('\n');
+  b.append(payload);
+  auto m = std::make_shared<message>(private_tag{}, std::move(b));
+  m->index();
+  m->latency_ns_ = latency_ns_;
+  return m;
+}
+
+std::string make_message_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   (static_cast<std::uint64_t>(std::random_device{}()) << 32)};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id(24, '0');
+  std::uint64_t a = rng(), b = rng();
+  for (int i = 0; i < 16; ++i) id[i] = hex[(a >> (i * 4)) & 0xf];
+  for (int i = 0; i < 8; ++i) id[16 + i] = hex[(b >> (i * 4)) & 0xf];
+  return id;
+}
+
+}  // namespace coreplay
