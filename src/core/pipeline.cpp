@@ -80,11 +80,17 @@ using detail::source_port;
 
 namespace {
 
+// Asio reports a cancelled channel operation as channel_cancelled, other operations as
+// operation_aborted.
+bool is_cancel_code(const error_code& ec) {
+  return ec == asio::error::operation_aborted || ec == asio::experimental::error::channel_cancelled;
+}
+
 bool is_cancellation(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const boost::system::system_error& se) {
-    return se.code() == asio::error::operation_aborted;
+    return is_cancel_code(se.code());
   } catch (...) {
     return false;
   }
@@ -236,7 +242,9 @@ struct pipeline::impl {
     }
     p.running = false;
     if (err && !(stopping && is_cancellation(err))) fail(p.stats.name(), err);
-    // Announce the end in-band, after every message this source sent.
+    // Announce the end in-band, after every message this source sent (unless aborting: then
+    // nobody reads the ingress any more).
+    if (aborting) co_return;
     co_await asio::this_coro::reset_cancellation_state();
     co_await ingress.async_send(error_code{}, envelope{nullptr, p.index}, use_awaitable);
   }
@@ -297,7 +305,7 @@ struct pipeline::impl {
 
   asio::awaitable<void> deliver_slow(sink_port& s, message_ptr m) {
     auto [ec] = co_await s.ch.async_send(error_code{}, std::move(m), as_tuple_awaitable);
-    if (ec == asio::error::operation_aborted && aborting) throw boost::system::system_error(ec);
+    if (is_cancel_code(ec) && aborting) throw boost::system::system_error(ec);
     if (ec) s.stats.drops.fetch_add(1, std::memory_order_relaxed);  // the sink ended meanwhile
     else ++s.depth;
   }
@@ -338,7 +346,7 @@ struct pipeline::impl {
     if (s.closed) co_return;
     s.closed = true;
     auto [ec] = co_await s.ch.async_send(error_code{}, message_ptr{}, as_tuple_awaitable);
-    if (ec == asio::error::operation_aborted && aborting) throw boost::system::system_error(ec);
+    if (is_cancel_code(ec) && aborting) throw boost::system::system_error(ec);
   }
 
   asio::awaitable<void> route_primary() {
@@ -418,6 +426,7 @@ struct pipeline::impl {
       abandoned.fetch_add(s.depth, std::memory_order_relaxed);
       s.depth = 0;
     }
+    s.ch.cancel();  // a router waiting to send to this sink gives up (close() alone leaves it waiting)
     s.ch.close();
     if (s.produces) {
       --live_producers;
