@@ -43,9 +43,14 @@ tcp_reassembler::feed_result tcp_reassembler::feed(const tcp_segment& s) {
     overlapped = true;
   }
   if (off == next_off_ && !skipping_) {
-    // Held bytes arrived first: they win over this segment's tail.
-    if (!held_.empty() && held_.begin()->first < end)
-      data = data.substr(0, static_cast<std::size_t>(held_.begin()->first - off));
+    // Held bytes arrived first: they win where this segment overlaps them; its bytes beyond
+    // them fill the holes between held segments.
+    if (!held_.empty() && held_.begin()->first < end) {
+      auto keep = static_cast<std::size_t>(held_.begin()->first - off);
+      hold(held_.begin()->first, data.substr(keep), seq + static_cast<std::uint32_t>(keep), s.ack,
+           s.timestamp_ns);
+      data = data.substr(0, keep);
+    }
     pending_ = chunk{data, gap_, seq, s.ack, s.timestamp_ns};
     gap_ = 0;
     return overlapped ? feed_result::overlap : feed_result::in_order;
