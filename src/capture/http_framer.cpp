@@ -118,6 +118,9 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
   if (state_ != state::seek) info_.last_timestamp_ns = pos.timestamp_ns;
   std::size_t i = 0;
   const std::size_t n = data.size();
+  // A candidate start line carried over from an earlier segment that turns out invalid is
+  // dropped, and this segment's own start is tried as a line start instead.
+  bool may_rescan = state_ == state::start_line && !synced_;
   while (i < n) {
     switch (state_) {
       case state::seek: {
@@ -158,10 +161,25 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
           bool maybe = msg_.size() <= max_start_line &&
                        ((role_ != http_role::response && request_line_ok(partial, true)) ||
                         (role_ != http_role::request && status_line_ok(partial, true)));
-          if (!maybe) reject_start_line(false);
+          if (!maybe) {
+            reject_start_line(false);
+            if (may_rescan) {
+              may_rescan = false;
+              skipped_ -= i;
+              i = 0;
+              at_line_start_ = true;
+            }
+          }
           break;
         }
-        if (!accept_start_line()) reject_start_line(true);
+        if (!accept_start_line()) {
+          reject_start_line(true);
+          if (may_rescan) {
+            may_rescan = false;
+            skipped_ -= i;  // counted again when rescanned
+            i = 0;
+          }
+        }
         break;
       }
       case state::headers: {
