@@ -121,6 +121,18 @@ void http_session_tracker::track(const tcp_segment& s) {
                                 : connection_key{s.dst, s.src, s.dst_port, s.src_port};
   const int side = src_is_a ? 0 : 1;
   auto it = table_.find(key);
+  if (it != table_.end() && s.has(tcp_flag::syn) && !s.has(tcp_flag::ack)) {
+    // A new SYN on a known 4-tuple (port reuse) starts a new connection, unless it is the
+    // retransmission of the one that started this one.
+    const tcp_reassembler& r = it->second.dir[side].reassembler;
+    if (r.started() && r.next_seq() != s.seq + 1) {
+      connection& old = it->second;
+      flush_connection(old);
+      counters_.unanswered += old.waiting.size();
+      remove(old);
+      it = table_.end();
+    }
+  }
   if (it == table_.end()) {
     // Nothing to learn from a bare ACK/FIN/RST of a connection we never saw.
     if (s.payload.empty() && !s.has(tcp_flag::syn)) return;

@@ -584,3 +584,20 @@ TEST_CASE("tracker counts malformed and foreign frames", "[unit][capture]") {
   CHECK(r.t.counters().malformed == 1);
   CHECK(r.t.counters().ignored == 1);
 }
+
+TEST_CASE("tracker: a new SYN on a reused 4-tuple starts a new connection", "[unit][capture]") {
+  tracker_run r(http_on(80));
+  tcp_conversation a("10.0.0.2", 1234, "10.0.0.1", 80, 1000, 5000);
+  r.feed(a.handshake());
+  r.feed(a.client(get1));
+  r.feed(a.server(resp1));
+  // The same ports again, other ISNs, without the old connection having closed.
+  tcp_conversation b("10.0.0.2", 1234, "10.0.0.1", 80, 777777, 888888);
+  b.now_ns = a.now_ns;
+  r.feed(b.handshake());
+  r.feed(b.client(get2));
+  r.feed(b.server(resp2));
+  CHECK(r.payloads() == std::vector<std::string>{get1, resp1, get2, resp2});
+  CHECK(r.out[2]->id() == r.out[3]->id());
+  CHECK(r.out[0]->id() != r.out[2]->id());
+}
