@@ -374,6 +374,7 @@ void http_framer::end_headers() {
       fail();  // a request body we cannot delimit
     } else if (content_length_.value_or(0) > 0) {
       remaining_ = *content_length_;
+      reserve_body();
       state_ = state::body_length;
     } else {
       finish(true);
@@ -407,11 +408,19 @@ void http_framer::end_headers() {
       finish(true);
     } else {
       remaining_ = *content_length_;
+      reserve_body();
       state_ = state::body_length;
     }
   } else {
     state_ = state::body_close;
   }
+}
+
+void http_framer::reserve_body() {
+  // One allocation for the whole message when the length is known; a lying Content-Length
+  // cannot make us reserve much.
+  constexpr std::uint64_t max_reserve = 64 * 1024;
+  msg_.reserve(msg_.size() + static_cast<std::size_t>(std::min(remaining_, max_reserve)));
 }
 
 void http_framer::end_chunk_size_line() {
@@ -523,7 +532,7 @@ void http_framer::flush() {
 
 void http_framer::drop_message() {
   skipped_ += msg_.size();
-  msg_ = std::string();
+  std::string().swap(msg_);  // assigning an empty string would keep the capacity
   state_ = state::seek;
   synced_ = false;
   at_line_start_ = false;

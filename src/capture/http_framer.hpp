@@ -109,6 +109,7 @@ class http_framer {
   void header_line(std::string_view line);
   void end_headers();
   void end_chunk_size_line();
+  void reserve_body();
   void finish(bool complete);
   void fail();
   void tunnel();

@@ -24,6 +24,7 @@ struct capture_counters {
   std::uint64_t bytes = 0;         // captured bytes (feed_packet) or payload bytes (feed)
   std::uint64_t malformed = 0;     // frames the decoder refused
   std::uint64_t ignored = 0;       // not IP/TCP, fragments, ports not ours
+  std::uint64_t truncated = 0;     // cut by the snap length (their messages end up incomplete)
   std::uint64_t messages = 0;      // emitted
   std::uint64_t requests = 0;      // emitted requests
   std::uint64_t responses = 0;     // emitted responses
