@@ -22,6 +22,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/multiple_exceptions.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -103,6 +104,8 @@ bool is_cancellation(const std::exception_ptr& e) {
     std::rethrow_exception(e);
   } catch (const boost::system::system_error& se) {
     return is_cancel_code(se.code());
+  } catch (const asio::multiple_exceptions& me) {  // from awaitable operators || and &&
+    return is_cancellation(me.first_exception());
   } catch (...) {
     return false;
   }
@@ -111,6 +114,8 @@ bool is_cancellation(const std::exception_ptr& e) {
 std::string describe(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
+  } catch (const asio::multiple_exceptions& me) {
+    return describe(me.first_exception());
   } catch (const std::exception& ex) {
     return ex.what();
   } catch (...) {
