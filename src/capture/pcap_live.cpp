@@ -25,13 +25,13 @@ std::string address_text(const sockaddr* sa) {
 
 }  // namespace
 
-std::vector<capture_interface> list_capture_interfaces() {
-  std::vector<capture_interface> out;
+std::vector<interface_candidate> list_capture_interfaces() {
+  std::vector<interface_candidate> out;
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_if_t* all = nullptr;
   if (pcap_findalldevs(&all, errbuf) != 0) throw std::runtime_error(std::string("pcap_findalldevs: ") + errbuf);
   for (pcap_if_t* d = all; d; d = d->next) {
-    capture_interface ci;
+    interface_candidate ci;
     ci.name = d->name;
     ci.loopback = (d->flags & PCAP_IF_LOOPBACK) != 0;
     ci.up = (d->flags & PCAP_IF_UP) != 0;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "capture/packet_decoder.hpp"
+#include "capture/raw_address.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -27,15 +28,8 @@ struct live_capture_options {
   std::string bpf_filter;
 };
 
-struct capture_interface {
-  std::string name;
-  std::vector<std::string> addresses;  // IPv4 and IPv6, as text
-  bool loopback = false;
-  bool up = false;
-};
-
-// pcap_findalldevs(): the candidates gor captures on are up and have an address.
-std::vector<capture_interface> list_capture_interfaces();
+// pcap_findalldevs(); plan_capture() picks among them.
+std::vector<interface_candidate> list_capture_interfaces();
 
 struct live_capture_stats {
   std::uint64_t received = 0;

@@ -94,4 +94,49 @@ std::string auto_bpf_filter(const bpf_filter_spec& spec) {
   return filter;
 }
 
+std::vector<capture_target> plan_capture(const raw_address& address,
+                                         const std::vector<interface_candidate>& interfaces,
+                                         const std::vector<std::string>& ignore, bpf_filter_spec spec,
+                                         const std::string& custom_filter) {
+  spec.ports = address.ports;
+  std::vector<const interface_candidate*> usable;
+  for (auto& i : interfaces) {
+    bool ignored = false;
+    for (auto& n : ignore) ignored = ignored || n == i.name;
+    if (i.up && !i.addresses.empty() && !ignored) usable.push_back(&i);
+  }
+  std::vector<const interface_candidate*> chosen;
+  bool host_is_ip = false;
+  const std::string& host = address.host;
+  if (host.empty()) {
+    chosen = usable;
+  } else if (host.ends_with('*')) {
+    std::string_view prefix(host.data(), host.size() - 1);
+    for (auto* i : usable)
+      if (i->name.starts_with(prefix)) {
+        chosen.push_back(i);
+        break;  // gor uses only the first match
+      }
+  } else {
+    for (auto* i : usable)
+      if (i->name == host) chosen.push_back(i);
+    if (chosen.empty()) {
+      for (auto* i : usable)
+        for (auto& a : i->addresses)
+          if (a == host && (chosen.empty() || chosen.back() != i)) chosen.push_back(i);
+      host_is_ip = true;
+    }
+  }
+  std::vector<capture_target> out;
+  for (auto* i : chosen) {
+    capture_target t{i->name, custom_filter};
+    if (t.bpf_filter.empty()) {
+      spec.hosts = host_is_ip ? std::vector<std::string>{host} : i->addresses;
+      t.bpf_filter = auto_bpf_filter(spec);
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 }  // namespace coreplay::capture

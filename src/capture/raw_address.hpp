@@ -35,4 +35,27 @@ struct bpf_filter_spec {
 // track_response the responses from them.
 std::string auto_bpf_filter(const bpf_filter_spec& spec);
 
+// A network interface as libpcap lists it (list_capture_interfaces() in pcap_live.hpp).
+struct interface_candidate {
+  std::string name;
+  std::vector<std::string> addresses;  // IPv4 and IPv6, as text
+  bool up = false;
+  bool loopback = false;
+};
+
+struct capture_target {
+  std::string interface;
+  std::string bpf_filter;
+};
+
+// Where gor captures (capture.go:setInterfaces): every interface that is up and has an
+// address, minus `ignore`; or only the one the host names (exact name, the first match of a
+// "prefix*", or the interface owning the IP). The filter is `custom_filter` when set, else the
+// automatic one, with hosts = the IP given, or the interface's addresses. `spec.ports` and
+// `spec.hosts` are filled here. Empty when nothing matches (the caller reports it).
+std::vector<capture_target> plan_capture(const raw_address& address,
+                                         const std::vector<interface_candidate>& interfaces,
+                                         const std::vector<std::string>& ignore, bpf_filter_spec spec,
+                                         const std::string& custom_filter = {});
+
 }  // namespace coreplay::capture

@@ -84,3 +84,33 @@ TEST_CASE("automatic BPF filter follows gor and compiles", "[unit][capture]") {
   CHECK(auto_bpf_filter(s).starts_with("vlan and ("));
   CHECK(compiles(auto_bpf_filter(s)));
 }
+
+TEST_CASE("capture plan picks interfaces and filters like gor", "[unit][capture]") {
+  std::vector<interface_candidate> ifs = {
+      {"lo", {"127.0.0.1", "::1"}, true},
+      {"eth0", {"10.0.0.5"}, true},
+      {"veth1", {"172.17.0.1"}, true},
+      {"veth2", {"172.17.0.2"}, true},
+      {"down0", {"192.168.9.9"}, false},
+      {"noaddr0", {}, true},
+  };
+  bpf_filter_spec spec;
+  auto all = plan_capture(parse_raw_address(":80"), ifs, {}, spec);
+  REQUIRE(all.size() == 4);
+  CHECK(all[0].interface == "lo");
+  CHECK(all[0].bpf_filter == "((tcp dst port 80) and (dst host 127.0.0.1 or dst host ::1))");
+  CHECK(plan_capture(parse_raw_address(":80"), ifs, {"lo", "eth0"}, spec).size() == 2);
+  auto by_name = plan_capture(parse_raw_address("eth0:80"), ifs, {}, spec);
+  REQUIRE(by_name.size() == 1);
+  CHECK(by_name[0].bpf_filter == "((tcp dst port 80) and (dst host 10.0.0.5))");
+  auto by_ip = plan_capture(parse_raw_address("127.0.0.1:80"), ifs, {}, spec);
+  REQUIRE(by_ip.size() == 1);
+  CHECK(by_ip[0].interface == "lo");
+  CHECK(by_ip[0].bpf_filter == "((tcp dst port 80) and (dst host 127.0.0.1))");
+  auto wildcard = plan_capture(parse_raw_address("veth*:80"), ifs, {}, spec);
+  REQUIRE(wildcard.size() == 1);
+  CHECK(wildcard[0].interface == "veth1");
+  CHECK(plan_capture(parse_raw_address("10.9.9.9:80"), ifs, {}, spec).empty());
+  auto custom = plan_capture(parse_raw_address(":80"), ifs, {}, spec, "tcp port 1");
+  CHECK(custom[1].bpf_filter == "tcp port 1");
+}
