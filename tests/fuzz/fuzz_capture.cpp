@@ -3,12 +3,14 @@
 #include "capture/http_framer.hpp"
 #include "capture/http_session_tracker.hpp"
 #include "capture/packet_decoder.hpp"
+#include "capture/raw_address.hpp"
 
 #include "../unit/capture/packet_builder.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 
 using namespace coreplay::capture;
@@ -121,14 +123,27 @@ void framer_stream(const std::uint8_t* data, std::size_t size) {
   }
 }
 
+// --input-raw addresses: parsed or refused with invalid_argument, nothing else.
+void address_text(const std::uint8_t* data, std::size_t size) {
+  try {
+    auto a = parse_raw_address(std::string_view(reinterpret_cast<const char*>(data), size));
+    bpf_filter_spec spec;
+    spec.ports = a.ports;
+    spec.hosts = {a.host};
+    (void)auto_bpf_filter(spec);
+  } catch (const std::invalid_argument&) {
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0: raw_frames(data + 1, size - 1); break;
     case 1: structured(data + 1, size - 1); break;
-    default: framer_stream(data + 1, size - 1); break;
+    case 2: framer_stream(data + 1, size - 1); break;
+    default: address_text(data + 1, size - 1); break;
   }
   return 0;
 }

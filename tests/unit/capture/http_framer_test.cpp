@@ -324,3 +324,13 @@ TEST_CASE("framer: header and trailer size limits, large chunked bodies", "[unit
   CHECK_FALSE(endless.ends[0].info.complete);
   CHECK(endless.f.framing_errors() == 1);
 }
+
+TEST_CASE("framer: gor's fuzz crashers", "[unit][capture]") {
+  for (std::string_view s : {"\n:00\n", ":\r\n\r\n", "GET / HTTP/1.1\r\n:\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n"}) {
+    framer_run r;
+    r.feed(s);
+    r.f.close();
+    r.drain();
+  }
+  SUCCEED();
+}
