@@ -1,4 +1,13 @@
 // A live libpcap handle for the Asio input: non-blocking, waited on through selectable_fd().
+//
+// The input's loop, per handle (one tracker per handle, or one shared by the handles of one
+// thread):
+//   wait until selectable_fd() is readable (asio::posix::stream_descriptor::async_wait), then
+//   read_batch(n, [&](frame, wire, ts) { tracker.feed_packet(handle.link(), frame, wire, ts); });
+//   while (auto m = tracker.next()) out.try_send(m);   // a live capture cannot pause the wire
+// and every 100 ms: tracker.expire(<Unix ns now>), then drain next() again. At shutdown:
+// tracker.flush_all(now) and drain. Packet timestamps are Unix nanoseconds, so "now" must be
+// system_clock time too.
 #pragma once
 
 #include "capture/packet_decoder.hpp"
