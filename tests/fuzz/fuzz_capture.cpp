@@ -45,7 +45,8 @@ void drain(http_session_tracker& t) {
 // Raw frames: [len][bytes]... each decoded with the chosen link type.
 void raw_frames(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return;
-  link_type link = links[data[0] % std::size(links)];
+  const bool vxlan = data[0] % (std::size(links) + 1) == std::size(links);
+  link_type link = vxlan ? link_type::ethernet : links[data[0] % (std::size(links) + 1)];
   http_session_tracker t(options_from(data[1]));
   std::int64_t ts = 1'000'000'000;
   std::size_t i = 2;
@@ -53,6 +54,12 @@ void raw_frames(const std::uint8_t* data, std::size_t size) {
     std::size_t len = data[i++];
     if (len > size - i) len = size - i;
     std::span<const std::uint8_t> frame(data + i, len);
+    if (vxlan) {
+      std::uint32_t vni = 0;
+      const int rules[] = {-3, 5};
+      frame = vxlan_inner_frame(frame, vni);
+      (void)vxlan_vni_allowed(vni, rules);
+    }
     t.feed_packet(link, frame, static_cast<std::uint32_t>(len + (len & 3)), ts);
     i += len;
     ts += 30'000'000;
