@@ -187,10 +187,11 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
         std::size_t stop = nl == std::string_view::npos ? n : nl + 1;
         msg_.append(data.substr(i, stop - i));
         i = stop;
-        if (nl == std::string_view::npos) {
-          if (msg_.size() > max_header_bytes) fail();
+        if (msg_.size() > max_header_bytes) {
+          fail();
           break;
         }
+        if (nl == std::string_view::npos) break;
         std::string_view line = strip_eol(std::string_view(msg_).substr(line_start_));
         line_start_ = msg_.size();
         if (line.empty())
@@ -286,8 +287,10 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
         std::size_t stop = nl == std::string_view::npos ? n : nl + 1;
         msg_.append(data.substr(i, stop - i));
         i = stop;
-        if (nl != std::string_view::npos) state_ = state::trailer_line_start;
-        else if (msg_.size() - header_end_ > max_header_bytes) fail();
+        if (msg_.size() - line_start_ > max_header_bytes)
+          fail();
+        else if (nl != std::string_view::npos)
+          state_ = state::trailer_line_start;
         break;
       }
       case state::trailer_end: {

@@ -80,7 +80,11 @@ class http_framer {
   http_role role() const noexcept { return role_; }
   void set_role(http_role r) noexcept { role_ = r; }
   // Response side: the next final response answers a request of this kind (HEAD has no body).
-  void expect_response_to(request_kind k) { expected_.push_back(k); }
+  // Bounded: with only the requests captured, no response ever takes them off.
+  void expect_response_to(request_kind k) {
+    if (expected_.size() == 1024) expected_.pop_front();
+    expected_.push_back(k);
+  }
 
   std::uint64_t skipped_bytes() const noexcept { return skipped_; }
   std::uint64_t framing_errors() const noexcept { return framing_errors_; }

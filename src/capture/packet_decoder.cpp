@@ -250,4 +250,22 @@ decode_error decode_packet(link_type link, std::span<const std::uint8_t> capture
   return e;
 }
 
+std::span<const std::uint8_t> vxlan_inner_frame(std::span<const std::uint8_t> udp_payload,
+                                                std::uint32_t& vni) noexcept {
+  if (udp_payload.size() < 8 + 14 || (udp_payload[0] & 0x08) == 0) return {};
+  vni = std::uint32_t(udp_payload[4]) << 16 | std::uint32_t(udp_payload[5]) << 8 | udp_payload[6];
+  return udp_payload.subspan(8);
+}
+
+bool vxlan_vni_allowed(std::uint32_t vni, std::span<const int> rules) noexcept {
+  if (rules.empty()) return true;
+  bool any_positive = false;
+  for (int r : rules) {
+    if (r > 0 && static_cast<std::uint32_t>(r) == vni) return true;
+    if (r < 0 && static_cast<std::uint32_t>(-static_cast<std::int64_t>(r)) == vni) return false;
+    any_positive = any_positive || r > 0;
+  }
+  return !any_positive;
+}
+
 }  // namespace coreplay::capture

@@ -90,4 +90,13 @@ decode_error decode_packet(link_type link, std::span<const std::uint8_t> capture
                            std::uint32_t wire_length, std::int64_t timestamp_ns,
                            tcp_segment& out) noexcept;
 
+// VXLAN (RFC 7348): the 8-byte header of a UDP datagram's payload. Returns the inner Ethernet
+// frame and sets `vni`, or an empty span when the I flag is missing or the datagram is short.
+std::span<const std::uint8_t> vxlan_inner_frame(std::span<const std::uint8_t> udp_payload,
+                                                std::uint32_t& vni) noexcept;
+
+// gor's --input-raw-vxlan-vni rule: positive entries allow, negative ones (-vni) deny; only
+// negative entries means "all but those"; an empty list allows everything.
+bool vxlan_vni_allowed(std::uint32_t vni, std::span<const int> rules) noexcept;
+
 }  // namespace coreplay::capture

@@ -2,79 +2,87 @@
 
 #include <pcap/pcap.h>
 
-#include <memory>
+#include <stdexcept>
 
 namespace coreplay::capture {
 
 namespace {
 
-struct pcap_closer {
-  void operator()(pcap_t* p) const noexcept { pcap_close(p); }
-};
-
 constexpr std::int64_t expire_tick_ns = 100'000'000;
 
 }  // namespace
+
+pcap_file_reader::pcap_file_reader(const std::string& path, const capture_options& options,
+                                   const std::string& bpf_filter)
+    : path_(path), tracker_(options) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  // With nanosecond precision requested, tv_usec holds nanoseconds whatever the file stores.
+  handle_ = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  if (!handle_) throw std::runtime_error(path + ": " + errbuf);
+  auto fail = [&](const std::string& why) {
+    pcap_close(handle_);
+    handle_ = nullptr;
+    throw std::runtime_error(path + ": " + why);
+  };
+  int dlt = pcap_datalink(handle_);
+  link_ = static_cast<link_type>(dlt);
+  if (!is_supported(link_))
+    fail("unsupported link type " + std::to_string(dlt) + " (" + (pcap_datalink_val_to_name(dlt) ?: "?") + ")");
+  if (!bpf_filter.empty()) {
+    bpf_program prog{};
+    if (pcap_compile(handle_, &prog, bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+      fail("bad BPF filter '" + bpf_filter + "': " + pcap_geterr(handle_));
+    int rc = pcap_setfilter(handle_, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) fail(std::string("cannot set BPF filter: ") + pcap_geterr(handle_));
+  }
+}
+
+pcap_file_reader::~pcap_file_reader() {
+  if (handle_) pcap_close(handle_);
+}
+
+message_ptr pcap_file_reader::next() {
+  while (true) {
+    if (auto m = tracker_.next()) return m;
+    if (done_) return nullptr;
+    pcap_pkthdr* hdr = nullptr;
+    const u_char* data = nullptr;
+    int rc = pcap_next_ex(handle_, &hdr, &data);
+    if (rc == 1) {
+      std::int64_t ts = std::int64_t(hdr->ts.tv_sec) * 1'000'000'000 + std::int64_t(hdr->ts.tv_usec);
+      last_ts_ = std::max(last_ts_, ts);
+      tracker_.feed_packet(link_, std::span<const std::uint8_t>(data, hdr->caplen), hdr->len, ts);
+      if (last_tick_ == 0) last_tick_ = ts;
+      if (ts - last_tick_ >= expire_tick_ns) {
+        tracker_.expire(ts);
+        last_tick_ = ts;
+      }
+      continue;
+    }
+    done_ = true;
+    std::string error = rc == PCAP_ERROR ? pcap_geterr(handle_) : std::string();
+    tracker_.flush_all(last_ts_);
+    if (!error.empty()) throw std::runtime_error(path_ + ": " + error);
+  }
+}
 
 pcap_file_result read_pcap_file(const std::string& path, const capture_options& options,
                                 const std::string& bpf_filter,
                                 const std::function<void(message_ptr)>& on_message) {
   pcap_file_result result;
-  char errbuf[PCAP_ERRBUF_SIZE] = {};
-  // Nanosecond timestamps whatever the file stores (pcapng and nanosecond pcap keep theirs).
-  std::unique_ptr<pcap_t, pcap_closer> handle(
-      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf));
-  if (!handle) {
-    result.error = errbuf;
-    return result;
-  }
-  auto link = static_cast<link_type>(pcap_datalink(handle.get()));
-  if (!is_supported(link)) {
-    result.error = "unsupported link type " + std::to_string(pcap_datalink(handle.get())) + " (" +
-                   (pcap_datalink_val_to_name(pcap_datalink(handle.get())) ?: "?") + ")";
-    return result;
-  }
-  if (!bpf_filter.empty()) {
-    bpf_program prog{};
-    if (pcap_compile(handle.get(), &prog, bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      result.error = std::string("bad BPF filter: ") + pcap_geterr(handle.get());
-      return result;
+  try {
+    pcap_file_reader reader(path, options, bpf_filter);
+    try {
+      while (auto m = reader.next()) on_message(std::move(m));
+    } catch (const std::runtime_error& e) {
+      result.error = e.what();
     }
-    int rc = pcap_setfilter(handle.get(), &prog);
-    pcap_freecode(&prog);
-    if (rc != 0) {
-      result.error = std::string("cannot set BPF filter: ") + pcap_geterr(handle.get());
-      return result;
-    }
+    result.counters = reader.counters();
+  } catch (const std::runtime_error& e) {
+    result.error = e.what();
   }
-
-  http_session_tracker tracker(options);
-  auto deliver = [&] {
-    while (auto m = tracker.next()) on_message(std::move(m));
-  };
-  std::int64_t last_tick = 0;
-  std::int64_t last_ts = 0;
-  pcap_pkthdr* hdr = nullptr;
-  const u_char* data = nullptr;
-  int rc;
-  while ((rc = pcap_next_ex(handle.get(), &hdr, &data)) == 1) {
-    std::int64_t ts = std::int64_t(hdr->ts.tv_sec) * 1'000'000'000 + std::int64_t(hdr->ts.tv_usec);
-    last_ts = std::max(last_ts, ts);
-    tracker.feed_packet(link, std::span<const std::uint8_t>(data, hdr->caplen), hdr->len, ts);
-    if (last_tick == 0) last_tick = ts;
-    if (ts - last_tick >= expire_tick_ns) {
-      tracker.expire(ts);
-      last_tick = ts;
-    }
-    deliver();
-  }
-  if (rc == PCAP_ERROR) {
-    result.error = pcap_geterr(handle.get());
-  }
-  tracker.flush_all(last_ts);
-  deliver();
   result.ok = result.error.empty();
-  result.counters = tracker.counters();
   return result;
 }
 

@@ -3,12 +3,14 @@
 #include "capture/http_framer.hpp"
 #include "capture/http_session_tracker.hpp"
 #include "capture/packet_decoder.hpp"
+#include "capture/raw_address.hpp"
 
 #include "../unit/capture/packet_builder.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 
 using namespace coreplay::capture;
@@ -43,7 +45,8 @@ void drain(http_session_tracker& t) {
 // Raw frames: [len][bytes]... each decoded with the chosen link type.
 void raw_frames(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return;
-  link_type link = links[data[0] % std::size(links)];
+  const bool vxlan = data[0] % (std::size(links) + 1) == std::size(links);
+  link_type link = vxlan ? link_type::ethernet : links[data[0] % (std::size(links) + 1)];
   http_session_tracker t(options_from(data[1]));
   std::int64_t ts = 1'000'000'000;
   std::size_t i = 2;
@@ -51,6 +54,12 @@ void raw_frames(const std::uint8_t* data, std::size_t size) {
     std::size_t len = data[i++];
     if (len > size - i) len = size - i;
     std::span<const std::uint8_t> frame(data + i, len);
+    if (vxlan) {
+      std::uint32_t vni = 0;
+      const int rules[] = {-3, 5};
+      frame = vxlan_inner_frame(frame, vni);
+      (void)vxlan_vni_allowed(vni, rules);
+    }
     t.feed_packet(link, frame, static_cast<std::uint32_t>(len + (len & 3)), ts);
     i += len;
     ts += 30'000'000;
@@ -121,14 +130,27 @@ void framer_stream(const std::uint8_t* data, std::size_t size) {
   }
 }
 
+// --input-raw addresses: parsed or refused with invalid_argument, nothing else.
+void address_text(const std::uint8_t* data, std::size_t size) {
+  try {
+    auto a = parse_raw_address(std::string_view(reinterpret_cast<const char*>(data), size));
+    bpf_filter_spec spec;
+    spec.ports = a.ports;
+    spec.hosts = {a.host};
+    (void)auto_bpf_filter(spec);
+  } catch (const std::invalid_argument&) {
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0: raw_frames(data + 1, size - 1); break;
     case 1: structured(data + 1, size - 1); break;
-    default: framer_stream(data + 1, size - 1); break;
+    case 2: framer_stream(data + 1, size - 1); break;
+    default: address_text(data + 1, size - 1); break;
   }
   return 0;
 }

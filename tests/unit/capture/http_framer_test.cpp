@@ -306,3 +306,31 @@ TEST_CASE("framer: binary protocol emits each turn", "[unit][capture]") {
   CHECK(ev[1].info.first_timestamp_ns == 5);
   CHECK(ev[1].info.last_timestamp_ns == 6);
 }
+
+TEST_CASE("framer: header and trailer size limits, large chunked bodies", "[unit][capture]") {
+  // A 2 MiB chunked body whose trailer arrives in pieces is fine.
+  framer_run big(http_role::response);
+  big.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n");
+  big.feed(std::string(0x200000, 'z'));
+  big.feed("\r\n0\r\nX-Trail");
+  big.feed("er: 1\r\n\r\n");
+  REQUIRE(big.complete().size() == 1);
+  CHECK(big.complete()[0].size() > 0x200000);
+  // Endless header lines are cut off.
+  framer_run endless(http_role::request);
+  endless.feed("GET / HTTP/1.1\r\n");
+  for (int i = 0; i < 20000 && endless.ends.empty(); ++i) endless.feed("X-Filler: " + std::string(90, 'f') + "\r\n");
+  REQUIRE(endless.ends.size() == 1);
+  CHECK_FALSE(endless.ends[0].info.complete);
+  CHECK(endless.f.framing_errors() == 1);
+}
+
+TEST_CASE("framer: gor's fuzz crashers", "[unit][capture]") {
+  for (std::string_view s : {"\n:00\n", ":\r\n\r\n", "GET / HTTP/1.1\r\n:\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n"}) {
+    framer_run r;
+    r.feed(s);
+    r.f.close();
+    r.drain();
+  }
+  SUCCEED();
+}

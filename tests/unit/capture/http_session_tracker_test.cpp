@@ -642,3 +642,15 @@ TEST_CASE("tracker: random segmentation, reordering and duplication keep every m
     CHECK(r.t.counters().incomplete == 0);
   }
 }
+
+TEST_CASE("tracker: a one-way capture (requests only) stays bounded", "[unit][capture]") {
+  tracker_run r(http_on(80, false));
+  tcp_conversation c("10.0.0.2", 1234, "10.0.0.1", 80);
+  for (int i = 0; i < 3000; ++i) {
+    r.feed(c.client(get1));
+    c.skip_server(10);  // responses we never see
+  }
+  CHECK(r.out.size() == 3000);
+  CHECK(r.t.counters().unanswered >= 3000 - 1024);
+  CHECK(r.t.buffered_bytes() < 4096);
+}

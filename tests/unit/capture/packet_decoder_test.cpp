@@ -152,3 +152,32 @@ TEST_CASE("decoder reports truncation and malformed headers without crashing", "
   CHECK(is_malformed(decode_error::bad_tcp_header));
   CHECK_FALSE(is_malformed(decode_error::not_tcp));
 }
+
+TEST_CASE("VXLAN decapsulation and gor's VNI rules", "[unit][capture]") {
+  auto inner = tcp_frame("10.0.0.1", 1, "10.0.0.2", 80, 1, 1, 0, "inside");
+  bytes dgram = {0x08, 0, 0, 0, 0x00, 0x12, 0x34, 0};
+  dgram.insert(dgram.end(), inner.begin(), inner.end());
+  std::uint32_t vni = 0;
+  auto f = vxlan_inner_frame(dgram, vni);
+  REQUIRE(f.size() == inner.size());
+  CHECK(vni == 0x1234);
+  tcp_segment s;
+  REQUIRE(decode_packet(link_type::ethernet, f, std::uint32_t(f.size()), 0, s) == decode_error::none);
+  CHECK(s.payload == "inside");
+  dgram[0] = 0;  // no I flag
+  CHECK(vxlan_inner_frame(dgram, vni).empty());
+  CHECK(vxlan_inner_frame(std::span<const std::uint8_t>(dgram.data(), 10), vni).empty());
+
+  std::vector<int> none;
+  CHECK(vxlan_vni_allowed(5, none));
+  std::vector<int> allow = {1, 2};
+  CHECK(vxlan_vni_allowed(2, allow));
+  CHECK_FALSE(vxlan_vni_allowed(3, allow));
+  std::vector<int> deny = {-2};
+  CHECK_FALSE(vxlan_vni_allowed(2, deny));
+  CHECK(vxlan_vni_allowed(3, deny));
+  std::vector<int> mixed = {1, -2};
+  CHECK(vxlan_vni_allowed(1, mixed));
+  CHECK_FALSE(vxlan_vni_allowed(2, mixed));
+  CHECK_FALSE(vxlan_vni_allowed(3, mixed));
+}

@@ -110,3 +110,19 @@ TEST_CASE("pcap file reader handles cooked and loopback link types", "[unit][cap
     std::remove(path.c_str());
   }
 }
+
+TEST_CASE("pcap file reader pulls one message at a time", "[unit][capture]") {
+  auto frames = conversation_frames(link_type::ethernet);
+  auto path = write_pcap(frames, DLT_EN10MB, "pull");
+  capture_options o;
+  o.ports = {8080};
+  pcap_file_reader reader(path, o);
+  std::vector<std::string> got;
+  while (auto m = reader.next()) got.emplace_back(m->payload());
+  CHECK(got.size() == 2);
+  CHECK(reader.next() == nullptr);
+  CHECK(reader.counters().requests == 2);
+  CHECK_THROWS_AS(pcap_file_reader(path, o, "not a filter ("), std::runtime_error);
+  std::remove(path.c_str());
+  CHECK_THROWS_AS(pcap_file_reader("/nonexistent.pcap", o), std::runtime_error);
+}

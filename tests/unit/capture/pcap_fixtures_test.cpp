@@ -12,8 +12,12 @@ using namespace coreplay::capture;
 namespace {
 
 std::string fixture(const std::string& name) {
+#ifdef COREPLAY_TEST_SOURCE_DIR
+  return std::string(COREPLAY_TEST_SOURCE_DIR) + "/tests/data/pcap/" + name;
+#else
   std::string here = __FILE__;
   return here.substr(0, here.rfind("/unit/")) + "/data/pcap/" + name;
+#endif
 }
 
 std::vector<message_ptr> read_fixture(const std::string& name, std::uint16_t port, capture_counters* counters = nullptr) {
