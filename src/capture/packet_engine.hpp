@@ -48,7 +48,7 @@ struct engine_config {
   std::uint64_t buffer_size = 0;               // 0: the default
   std::string timestamp_type;                  // libpcap timestamp source name
   std::uint16_t vxlan_port = 4789;
-  std::vector<std::int64_t> vxlan_vni;         // positive: allow, negative: deny
+  std::vector<int> vxlan_vni;                  // positive: allow, negative: deny
 };
 
 class packet_engine {
@@ -65,8 +65,5 @@ class packet_engine {
 
 // Opens the engine; throws std::runtime_error naming the device and the reason.
 std::unique_ptr<packet_engine> open_engine(const boost::asio::any_io_executor& ex, const engine_config& cfg);
-
-// gor's VXLAN network id rule: positive entries allow, negative ones deny, empty allows all.
-bool vxlan_vni_allowed(const std::vector<std::int64_t>& rules, std::uint32_t vni);
 
 }  // namespace coreplay::capture

@@ -484,15 +484,14 @@ class vxlan_engine final : public packet_engine {
       auto n = socket_.receive(asio::buffer(buf_), 0, ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) break;
       if (ec) fail(describe() + ": " + ec.message());
-      // VXLAN header: flags (I bit 0x08), 3 reserved, VNI (3 bytes), 1 reserved.
-      if (n < 8 + 14 || !(buf_[0] & 0x08)) {
+      std::uint32_t vni = 0;
+      auto inner = vxlan_inner_frame(std::span<const std::uint8_t>(buf_.data(), n), vni);
+      if (inner.empty()) {
         ++not_vxlan;
         continue;
       }
-      std::uint32_t vni = std::uint32_t(buf_[4]) << 16 | std::uint32_t(buf_[5]) << 8 | buf_[6];
-      if (!vxlan_vni_allowed(cfg_.vxlan_vni, vni)) continue;
-      c.on_frame(frame{link_type::ethernet, std::span<const std::uint8_t>(buf_.data() + 8, n - 8),
-                       static_cast<std::uint32_t>(n - 8), realtime_ns()});
+      if (!vxlan_vni_allowed(vni, cfg_.vxlan_vni)) continue;
+      c.on_frame(frame{link_type::ethernet, inner, static_cast<std::uint32_t>(inner.size()), realtime_ns()});
       ++frames;
     }
     return frames;
@@ -505,17 +504,6 @@ class vxlan_engine final : public packet_engine {
 };
 
 }  // namespace
-
-bool vxlan_vni_allowed(const std::vector<std::int64_t>& rules, std::uint32_t vni) {
-  if (rules.empty()) return true;
-  bool any_positive = false;
-  for (auto r : rules) {
-    if (r > 0 && static_cast<std::uint32_t>(r) == vni) return true;
-    if (r < 0 && static_cast<std::uint32_t>(-r) == vni) return false;
-    any_positive = any_positive || r > 0;
-  }
-  return !any_positive;
-}
 
 std::unique_ptr<packet_engine> open_engine(const asio::any_io_executor& ex, const engine_config& cfg) {
   if (cfg.engine == "libpcap" || cfg.engine == "pcap") return std::make_unique<pcap_live_engine>(ex, cfg);

@@ -3,7 +3,7 @@
 #include "capture/http_framer.hpp"
 #include "capture/http_session_tracker.hpp"
 #include "capture/packet_decoder.hpp"
-#include "capture/raw_address.hpp"
+#include "inputs/raw/raw_input.hpp"
 
 #include "../unit/capture/packet_builder.hpp"
 
@@ -133,11 +133,8 @@ void framer_stream(const std::uint8_t* data, std::size_t size) {
 // --input-raw addresses: parsed or refused with invalid_argument, nothing else.
 void address_text(const std::uint8_t* data, std::size_t size) {
   try {
-    auto a = parse_raw_address(std::string_view(reinterpret_cast<const char*>(data), size));
-    bpf_filter_spec spec;
-    spec.ports = a.ports;
-    spec.hosts = {a.host};
-    (void)auto_bpf_filter(spec);
+    auto a = coreplay::parse_raw_address(std::string(reinterpret_cast<const char*>(data), size), "libpcap");
+    (void)coreplay::make_bpf_filter(a, coreplay::raw_input_options{});
   } catch (const std::invalid_argument&) {
   }
 }

@@ -191,7 +191,11 @@ raw_input::raw_input(std::string address, raw_input_options o) : address_(std::m
   if (options_.vxlan_port < 1 || options_.vxlan_port > 65535)
     throw std::invalid_argument("--input-raw-vxlan-port: bad value " + std::to_string(options_.vxlan_port));
   engine_.vxlan_port = static_cast<std::uint16_t>(options_.vxlan_port);
-  engine_.vxlan_vni = options_.vxlan_vni;
+  for (auto v : options_.vxlan_vni) {
+    if (v < -0xFFFFFF || v > 0xFFFFFF || v == 0)
+      throw std::invalid_argument("--input-raw-vxlan-vni: bad value " + std::to_string(v) + " (a 24-bit network id, negative to reject)");
+    engine_.vxlan_vni.push_back(static_cast<int>(v));
+  }
 
   capture_.ports = where_.ports;
   capture_.expire = options_.expire;
