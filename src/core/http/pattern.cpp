@@ -1,0 +1,145 @@
+#include "core/http/pattern.hpp"
+
+namespace coreplay::http {
+
+namespace {
+
+bool is_name_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Rewrites RE2 named groups into plain ECMAScript groups, remembering their indexes.
+std::string translate(std::string_view in, std::vector<std::pair<std::string, int>>& names) {
+  std::string out;
+  out.reserve(in.size());
+  int group = 0;
+  bool in_class = false;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '\\' && i + 1 < in.size()) {
+      out.push_back(c);
+      out.push_back(in[++i]);
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      out.push_back(c);
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      out.push_back(c);
+      continue;
+    }
+    if (c == '(') {
+      std::string_view rest = in.substr(i + 1);
+      std::size_t name_at = std::string_view::npos;
+      if (rest.substr(0, 3) == "?P<")
+        name_at = 3;
+      else if (rest.size() > 2 && rest.substr(0, 2) == "?<" && rest[2] != '=' && rest[2] != '!')
+        name_at = 2;
+      if (name_at != std::string_view::npos) {
+        auto close = rest.find('>', name_at);
+        if (close == std::string_view::npos) throw std::regex_error(std::regex_constants::error_paren);
+        names.emplace_back(std::string(rest.substr(name_at, close - name_at)), ++group);
+        out.push_back('(');
+        i += close + 1;
+        continue;
+      }
+      if (rest.empty() || rest[0] != '?') ++group;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+pattern::pattern(std::string_view expr) : source_(expr) {
+  auto flags = std::regex::ECMAScript;
+  if (expr.substr(0, 4) == "(?i)") {
+    flags |= std::regex::icase;
+    expr.remove_prefix(4);
+  }
+  re_ = std::regex(translate(expr, names_), flags);
+}
+
+pattern::result pattern::search(std::string_view subject) const {
+  if (subject.size() > max_subject_bytes) return result::too_long;
+  return std::regex_search(subject.data(), subject.data() + subject.size(), re_,
+                           std::regex_constants::match_default)
+             ? result::match
+             : result::no_match;
+}
+
+int pattern::group_index(std::string_view name) const {
+  for (auto& [n, idx] : names_)
+    if (n == name) return idx;
+  return -1;
+}
+
+void pattern::expand(std::string& out, std::string_view tmpl, const std::cmatch& m) const {
+  while (!tmpl.empty()) {
+    auto dollar = tmpl.find('$');
+    if (dollar == std::string_view::npos) break;
+    out.append(tmpl.substr(0, dollar));
+    tmpl.remove_prefix(dollar + 1);
+    if (!tmpl.empty() && tmpl[0] == '$') {
+      out.push_back('$');
+      tmpl.remove_prefix(1);
+      continue;
+    }
+    // $name or ${name}; anything else leaves the '$' as text (Go's rule).
+    bool brace = !tmpl.empty() && tmpl[0] == '{';
+    std::size_t i = brace ? 1 : 0, start = i;
+    while (i < tmpl.size() && is_name_char(tmpl[i])) ++i;
+    if (i == start || (brace && (i >= tmpl.size() || tmpl[i] != '}'))) {
+      out.push_back('$');
+      continue;
+    }
+    std::string_view name = tmpl.substr(start, i - start);
+    tmpl.remove_prefix(brace ? i + 1 : i);
+    long num = 0;
+    for (char c : name) {
+      if (c < '0' || c > '9' || num >= 100000000) {
+        num = -1;
+        break;
+      }
+      num = num * 10 + (c - '0');
+    }
+    if (name.size() > 1 && name[0] == '0') num = -1;  // Go disallows leading zeros
+    if (num < 0) num = group_index(name);
+    if (num >= 0 && static_cast<std::size_t>(num) < m.size() && m[num].matched)
+      out.append(m[num].first, m[num].second);
+  }
+  out.append(tmpl);
+}
+
+bool pattern::replace_all(std::string_view subject, std::string_view tmpl, std::string& out) const {
+  if (subject.size() > max_subject_bytes) return false;
+  out.clear();
+  const char* const base = subject.data();
+  const std::size_t n = subject.size();
+  std::size_t search_pos = 0, last_end = 0;
+  std::cmatch m;
+  // Go's replaceAll loop: non-overlapping matches, an empty match right after a match is
+  // not replaced, and the search always advances by at least one byte.
+  while (search_pos <= n) {
+    auto flags = std::regex_constants::match_default;
+    if (search_pos > 0) flags |= std::regex_constants::match_prev_avail;
+    if (!std::regex_search(base + search_pos, base + n, m, re_, flags)) break;
+    std::size_t a0 = static_cast<std::size_t>(m[0].first - base);
+    std::size_t a1 = static_cast<std::size_t>(m[0].second - base);
+    out.append(subject.substr(last_end, a0 - last_end));
+    if (a1 > last_end || a0 == 0) expand(out, tmpl, m);
+    last_end = a1;
+    if (search_pos + 1 > a1)
+      ++search_pos;
+    else
+      search_pos = a1;
+  }
+  out.append(subject.substr(last_end));
+  return true;
+}
+
+}  // namespace coreplay::http

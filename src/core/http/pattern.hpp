@@ -1,0 +1,53 @@
+// A compiled regular expression for gor's modifier flags, with Go's ReplaceAll/Expand rules.
+//
+// Backend: std::regex (ECMAScript). gor uses Go's RE2 syntax; the common subset (classes,
+// groups, anchors, alternation, repetition) means the same in both. Translated here so that
+// gor flag values keep working: a leading `(?i)` (case-insensitive) and named groups
+// `(?P<name>…)`/`(?<name>…)`, whose names `${name}` in a replacement refers to.
+// Not supported (compile error): other inline flags, \pL classes, \A \z.
+//
+// libstdc++'s matcher recurses once per input character for patterns like `(a|b)*` and
+// overflows an 8 MiB stack at about 15 000 characters, so subjects longer than
+// max_subject_bytes are not matched (search() reports too_long). RE2 (Debian libre2-dev) would
+// lift that limit and match Go's syntax exactly; this class is the only place to change.
+#pragma once
+
+#include <cstddef>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace coreplay::http {
+
+class pattern {
+ public:
+  static constexpr std::size_t max_subject_bytes = 4096;
+
+  enum class result { no_match, match, too_long };
+
+  // Throws std::regex_error for a pattern std::regex cannot compile.
+  explicit pattern(std::string_view expr);
+
+  result search(std::string_view subject) const;
+  bool matches(std::string_view subject) const { return search(subject) == result::match; }
+
+  // Go's Regexp.ReplaceAll: every non-overlapping match replaced by the template expanded
+  // with Go's Expand rules ($1, ${1}, $name, ${name}, $$; `$1x` names the group "1x", which
+  // does not exist, so it expands to nothing). Returns false (out untouched) for a too-long
+  // subject.
+  bool replace_all(std::string_view subject, std::string_view tmpl, std::string& out) const;
+
+  const std::string& source() const noexcept { return source_; }
+
+ private:
+  void expand(std::string& out, std::string_view tmpl, const std::cmatch& m) const;
+  int group_index(std::string_view name) const;
+
+  std::string source_;
+  std::regex re_;
+  std::vector<std::pair<std::string, int>> names_;  // named groups → index
+};
+
+}  // namespace coreplay::http
