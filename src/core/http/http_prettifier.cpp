@@ -181,37 +181,36 @@ http_prettifier::outcome http_prettifier::prettify(std::string_view payload,
   if (!chunked && !do_gunzip) return outcome::unchanged;
 
   // Rebuild the head: drop the codings we undid, add trailers, fix Content-Length.
+  char num[24];
+  auto [end, ec] = std::to_chars(num, num + sizeof num, body.size());
+  std::string_view len(num, static_cast<std::size_t>(end - num));
   std::string head(payload.substr(0, v.body_begin()));
-  std::size_t cl_at = std::string::npos;  // where a removed Transfer-Encoding line stood
   if (chunked) {
-    if (auto te = http_view(head).header("Transfer-Encoding")) cl_at = te->line_begin;
+    // Content-Length takes the place of Transfer-Encoding unless there is one already.
+    http_view hv(head);
+    auto te = hv.header("Transfer-Encoding");
+    if (te && !hv.header("Content-Length")) {
+      std::string line("Content-Length: ");
+      line.append(len).append(hv.eol());
+      head.replace(te->line_begin, te->line_end - te->line_begin, line);
+    }
     delete_header(head, "Transfer-Encoding");
     if (!trailers.empty()) {
       delete_header(head, "Trailer");
-      http_view hv(head);
+      http_view tv_head(head);
       std::string lines;
       std::string_view tv = trailers;
       while (!tv.empty()) {
         auto nl = tv.find('\n');
-        lines.append(tv.substr(0, nl)).append(hv.eol());
+        lines.append(tv.substr(0, nl)).append(tv_head.eol());
         if (nl == std::string_view::npos) break;
         tv.remove_prefix(nl + 1);
       }
-      head.insert(hv.headers_end(), lines);
+      head.insert(tv_head.headers_end(), lines);
     }
   }
   if (do_gunzip) delete_header(head, "Content-Encoding");
-  char num[24];
-  auto [end, ec] = std::to_chars(num, num + sizeof num, body.size());
-  std::string_view len(num, static_cast<std::size_t>(end - num));
-  http_view hv(head);
-  if (hv.header("Content-Length") || cl_at == std::string::npos) {
-    set_header(head, "Content-Length", len);
-  } else {
-    std::string line("Content-Length: ");
-    line.append(len).append(hv.eol());
-    head.insert(std::min(cl_at, hv.headers_end()), line);
-  }
+  set_header(head, "Content-Length", len);
 
   out.clear();
   out.reserve(head.size() + body.size() + after.size());
