@@ -1,5 +1,9 @@
 #include "core/http/pattern.hpp"
 
+#include <pthread.h>
+
+#include <exception>
+
 namespace coreplay::http {
 
 namespace {
@@ -53,6 +57,37 @@ std::string translate(std::string_view in, std::vector<std::pair<std::string, in
   return out;
 }
 
+// Runs f() on a thread with a stack deep enough for libstdc++'s recursive matcher on a long
+// subject. Rare (only subjects over native_subject_bytes), so a thread per call is fine.
+template <class F>
+bool run_on_deep_stack(F& f) {
+  struct job {
+    F* f;
+    std::exception_ptr error;
+  } j{&f, nullptr};
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return false;
+  pthread_attr_setstacksize(&attr, std::size_t{1} << 30);
+  pthread_t th;
+  int rc = pthread_create(
+      &th, &attr,
+      [](void* p) -> void* {
+        auto* jp = static_cast<job*>(p);
+        try {
+          (*jp->f)();
+        } catch (...) {
+          jp->error = std::current_exception();
+        }
+        return nullptr;
+      },
+      &j);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) return false;
+  pthread_join(th, nullptr);
+  if (j.error) std::rethrow_exception(j.error);
+  return true;
+}
+
 }  // namespace
 
 pattern::pattern(std::string_view expr) : source_(expr) {
@@ -66,10 +101,16 @@ pattern::pattern(std::string_view expr) : source_(expr) {
 
 pattern::result pattern::search(std::string_view subject) const {
   if (subject.size() > max_subject_bytes) return result::too_long;
-  return std::regex_search(subject.data(), subject.data() + subject.size(), re_,
-                           std::regex_constants::match_default)
-             ? result::match
-             : result::no_match;
+  bool found = false;
+  auto run = [&] {
+    found = std::regex_search(subject.data(), subject.data() + subject.size(), re_,
+                              std::regex_constants::match_default);
+  };
+  if (subject.size() <= native_subject_bytes)
+    run();
+  else if (!run_on_deep_stack(run))
+    return result::too_long;
+  return found ? result::match : result::no_match;
 }
 
 int pattern::group_index(std::string_view name) const {
@@ -117,6 +158,16 @@ void pattern::expand(std::string& out, std::string_view tmpl, const std::cmatch&
 
 bool pattern::replace_all(std::string_view subject, std::string_view tmpl, std::string& out) const {
   if (subject.size() > max_subject_bytes) return false;
+  if (subject.size() <= native_subject_bytes) {
+    replace_all_here(subject, tmpl, out);
+    return true;
+  }
+  auto run = [&] { replace_all_here(subject, tmpl, out); };
+  return run_on_deep_stack(run);
+}
+
+void pattern::replace_all_here(std::string_view subject, std::string_view tmpl,
+                               std::string& out) const {
   out.clear();
   const char* const base = subject.data();
   const std::size_t n = subject.size();
@@ -139,7 +190,6 @@ bool pattern::replace_all(std::string_view subject, std::string_view tmpl, std::
       search_pos = a1;
   }
   out.append(subject.substr(last_end));
-  return true;
 }
 
 }  // namespace coreplay::http

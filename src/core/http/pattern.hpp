@@ -6,10 +6,12 @@
 // `(?P<name>…)`/`(?<name>…)`, whose names `${name}` in a replacement refers to.
 // Not supported (compile error): other inline flags, \pL classes, \A \z.
 //
-// libstdc++'s matcher recurses once per input character for patterns like `(a|b)*` and
-// overflows an 8 MiB stack at about 15 000 characters, so subjects longer than
-// max_subject_bytes are not matched (search() reports too_long). RE2 (Debian libre2-dev) would
-// lift that limit and match Go's syntax exactly; this class is the only place to change.
+// libstdc++'s matcher recurses once per input character for patterns like `(a|b)*` (about
+// 800 bytes of stack per character unoptimised) and overflows an 8 MiB stack near 15 000
+// characters. So subjects over native_subject_bytes are matched on a short-lived thread
+// with a 1 GiB (lazily committed) stack, and subjects over max_subject_bytes are not matched
+// at all (search() reports too_long). RE2 (Debian libre2-dev) would lift both limits and
+// match Go's syntax exactly; this class is the only place to change.
 #pragma once
 
 #include <cstddef>
@@ -23,7 +25,8 @@ namespace coreplay::http {
 
 class pattern {
  public:
-  static constexpr std::size_t max_subject_bytes = 4096;
+  static constexpr std::size_t native_subject_bytes = 2048;
+  static constexpr std::size_t max_subject_bytes = 256 * 1024;
 
   enum class result { no_match, match, too_long };
 
@@ -42,6 +45,7 @@ class pattern {
   const std::string& source() const noexcept { return source_; }
 
  private:
+  void replace_all_here(std::string_view subject, std::string_view tmpl, std::string& out) const;
   void expand(std::string& out, std::string_view tmpl, const std::cmatch& m) const;
   int group_index(std::string_view name) const;
 
