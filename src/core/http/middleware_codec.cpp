@@ -1,6 +1,8 @@
 #include "core/http/middleware_codec.hpp"
 
 #include <array>
+#include <bit>
+#include <memory>
 #include <cstring>
 
 namespace coreplay::http {
@@ -29,6 +31,20 @@ constexpr auto decode_table = [] {
   return t;
 }();
 
+// Two hex digits (as a little-endian 16-bit load) → their byte, or 0xffff when either is not
+// a hex digit: one lookup per output byte. 128 KiB, built once.
+const std::uint16_t* pair_table() {
+  static const auto table = [] {
+    auto t = std::make_unique<std::uint16_t[]>(65536);
+    for (unsigned i = 0; i < 65536; ++i) {
+      std::uint8_t a = decode_table[i & 0xff], b = decode_table[i >> 8];
+      t[i] = (a | b) & 0xf0 ? 0xffff : static_cast<std::uint16_t>((a << 4) | b);
+    }
+    return t;
+  }();
+  return table.get();
+}
+
 }  // namespace
 
 void hex_encode_append(std::string& out, std::string_view bytes) {
@@ -45,15 +61,19 @@ bool hex_decode(std::string_view hex, std::string& out) {
   out.clear();
   if (hex.size() % 2 != 0) return false;
   out.resize(hex.size() / 2);
-  auto* src = reinterpret_cast<const unsigned char*>(hex.data());
+  const std::uint16_t* table = pair_table();
+  const char* src = hex.data();
   char* dst = out.data();
-  std::uint8_t bad = 0;
+  std::uint16_t bad = 0;
   for (std::size_t i = 0, n = hex.size() / 2; i < n; ++i) {
-    std::uint8_t hi = decode_table[src[2 * i]], lo = decode_table[src[2 * i + 1]];
-    bad |= hi | lo;  // any 0xff sets the high bits; valid digits never do
-    dst[i] = static_cast<char>((hi << 4) | (lo & 15));
+    std::uint16_t pair;
+    std::memcpy(&pair, src + 2 * i, 2);
+    if constexpr (std::endian::native == std::endian::big) pair = static_cast<std::uint16_t>((pair >> 8) | (pair << 8));
+    std::uint16_t v = table[pair];
+    bad |= v;  // only the 0xffff marker sets the high byte
+    dst[i] = static_cast<char>(v);
   }
-  if (bad & 0xf0) {
+  if (bad & 0xff00) {
     out.clear();
     return false;
   }

@@ -88,6 +88,55 @@ bool run_on_deep_stack(F& f) {
   return true;
 }
 
+// The text a pattern stands for when it has no operators (`\.`-style escapes of
+// punctuation are literal); nullopt otherwise.
+std::optional<std::string> literal_of(std::string_view body) {
+  std::string lit;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c == '\\') {
+      if (i + 1 >= body.size() || is_name_char(body[i + 1])) return std::nullopt;
+      lit.push_back(body[++i]);
+      continue;
+    }
+    if (std::string_view("^$.|?*+()[]{}").find(c) != std::string_view::npos) return std::nullopt;
+    lit.push_back(c);
+  }
+  return lit;
+}
+
+// True when '|' appears outside any group or class: then a leading '^' anchors only the
+// first alternative.
+bool has_top_level_alternation(std::string_view body) {
+  int depth = 0;
+  bool in_class = false;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c == '\\') {
+      ++i;
+    } else if (in_class) {
+      if (c == ']') in_class = false;
+    } else if (c == '[') {
+      in_class = true;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A '$' at the end that is an operator (not escaped by an odd number of backslashes).
+bool ends_with_dollar(std::string_view body) {
+  if (body.empty() || body.back() != '$') return false;
+  std::size_t slashes = 0;
+  for (std::size_t i = body.size() - 1; i > 0 && body[i - 1] == '\\'; --i) ++slashes;
+  return slashes % 2 == 0;
+}
+
 }  // namespace
 
 pattern::pattern(std::string_view expr) : source_(expr) {
@@ -97,14 +146,43 @@ pattern::pattern(std::string_view expr) : source_(expr) {
     expr.remove_prefix(4);
   }
   re_ = std::regex(translate(expr, names_), flags);
+
+  // Fast paths libstdc++ lacks: anchored patterns are tried at offset 0 only, and operator-
+  // free patterns (the usual `/api/v1`, `^/health`) become plain string comparisons.
+  bool caret = !expr.empty() && expr.front() == '^';
+  anchored_ = caret && !has_top_level_alternation(expr);
+  if (!(flags & std::regex::icase) && (!caret || anchored_)) {
+    std::string_view core = expr;
+    if (caret) core.remove_prefix(1);
+    bool dollar = ends_with_dollar(core);
+    if (dollar) core.remove_suffix(1);
+    if (auto lit = literal_of(core)) {
+      literal_ = std::move(*lit);
+      literal_kind_ = caret && dollar ? literal_kind::exact
+                      : caret         ? literal_kind::prefix
+                      : dollar        ? literal_kind::suffix
+                                      : literal_kind::anywhere;
+    }
+  }
 }
 
 pattern::result pattern::search(std::string_view subject) const {
+  auto yes = [](bool b) { return b ? result::match : result::no_match; };
+  std::string_view lit = literal_;
+  switch (literal_kind_) {
+    case literal_kind::none: break;
+    case literal_kind::anywhere: return yes(subject.find(lit) != std::string_view::npos);
+    case literal_kind::prefix: return yes(subject.substr(0, lit.size()) == lit);
+    case literal_kind::suffix:
+      return yes(subject.size() >= lit.size() && subject.substr(subject.size() - lit.size()) == lit);
+    case literal_kind::exact: return yes(subject == lit);
+  }
   if (subject.size() > max_subject_bytes) return result::too_long;
   bool found = false;
+  auto flags = anchored_ ? std::regex_constants::match_continuous
+                         : std::regex_constants::match_default;
   auto run = [&] {
-    found = std::regex_search(subject.data(), subject.data() + subject.size(), re_,
-                              std::regex_constants::match_default);
+    found = std::regex_search(subject.data(), subject.data() + subject.size(), re_, flags);
   };
   if (subject.size() <= native_subject_bytes)
     run();
@@ -173,6 +251,16 @@ void pattern::replace_all_here(std::string_view subject, std::string_view tmpl,
   const std::size_t n = subject.size();
   std::size_t search_pos = 0, last_end = 0;
   std::cmatch m;
+  if (anchored_) {
+    // `^` matches only at offset 0, so there is at most one match.
+    if (std::regex_search(base, base + n, m, re_, std::regex_constants::match_continuous)) {
+      expand(out, tmpl, m);
+      out.append(subject.substr(static_cast<std::size_t>(m[0].second - base)));
+    } else {
+      out.append(subject);
+    }
+    return;
+  }
   // Go's replaceAll loop: non-overlapping matches, an empty match right after a match is
   // not replaced, and the search always advances by at least one byte.
   while (search_pos <= n) {

@@ -15,6 +15,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -49,8 +51,13 @@ class pattern {
   void expand(std::string& out, std::string_view tmpl, const std::cmatch& m) const;
   int group_index(std::string_view name) const;
 
+  enum class literal_kind : std::uint8_t { none, anywhere, prefix, suffix, exact };
+
   std::string source_;
   std::regex re_;
+  bool anchored_ = false;  // starts with '^' that covers the whole pattern
+  literal_kind literal_kind_ = literal_kind::none;
+  std::string literal_;
   std::vector<std::pair<std::string, int>> names_;  // named groups → index
 };
 

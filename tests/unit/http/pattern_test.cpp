@@ -1,0 +1,80 @@
+#include "core/http/pattern.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using coreplay::http::pattern;
+
+namespace {
+
+std::string replace(const char* re, std::string_view subject, std::string_view tmpl) {
+  std::string out;
+  REQUIRE(pattern(re).replace_all(subject, tmpl, out));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("pattern literal and anchored fast paths mean what the regex means", "[unit][http]") {
+  struct row {
+    const char* re;
+    const char* subject;
+    bool match;
+  };
+  for (auto r : std::initializer_list<row>{
+           {"/v1/app", "/x/v1/app/y", true},
+           {"/v1/app", "/v1/ap", false},
+           {"^/health", "/healthz", true},
+           {"^/health", "/x/health", false},
+           {"^/health$", "/health", true},
+           {"^/health$", "/healthz", false},
+           {"\\.json$", "/a.json", true},
+           {"\\.json$", "/ajson", false},
+           {"\\.json$", "/a.json?x", false},
+           {"a\\$", "xa$y", true},
+           {"^a|b", "xb", true},  // '^' binds to the first alternative only
+           {"^a|b", "a", true},
+           {"^(a|b)", "xb", false},
+           {"^", "", true},
+           {"", "anything", true},
+           {"(?i)^/API", "/api/x", true},
+           {"(?i)/API", "/x/api", true},
+           {"^/v[0-9]+/", "/v12/x", true},
+           {"^/v[0-9]+/", "/x/v12/", false},
+           {"\\d+", "abc123", true},
+           {"a.c", "abc", true},
+           {"a.c", "a.d", false},
+       }) {
+    INFO(r.re << " on " << r.subject);
+    CHECK(pattern(r.re).matches(r.subject) == r.match);
+  }
+}
+
+TEST_CASE("pattern replace_all follows Go's ReplaceAll and Expand", "[unit][http]") {
+  CHECK(replace("a(x*)b", "-ab-axxb-", "T") == "-T-T-");
+  CHECK(replace("a(x*)b", "-ab-axxb-", "$1") == "--xx-");
+  CHECK(replace("a(x*)b", "-ab-axxb-", "$1W") == "---");  // group "1W" does not exist
+  CHECK(replace("a(x*)b", "-ab-axxb-", "${1}W") == "-W-xxW-");
+  CHECK(replace("a(?P<mid>x*)b", "-ab-axxb-", "<${mid}>") == "-<>-<xx>-");
+  CHECK(replace("a(?P<mid>x*)b", "-ab-axxb-", "<$mid>") == "-<>-<xx>-");
+  CHECK(replace("a(x*)b", "-axb-", "$$1") == "-$1-");
+  CHECK(replace("a(x*)b", "-axb-", "$") == "-$-");        // a bare '$' stays
+  CHECK(replace("a(x*)b", "-axb-", "${1") == "-${1-");    // unclosed brace stays text
+  CHECK(replace("a(x*)b", "-axb-", "$01") == "--");       // leading zero: a name, absent
+  CHECK(replace("a(x*)b", "-axb-", "$0") == "-axb-");
+  CHECK(replace("a(x*)b", "-axb-", "$9") == "--");        // out of range: empty
+  CHECK(replace("x*", "abc", "-") == "-a-b-c-");
+  CHECK(replace("^/v1/(.*)", "/v1/items?x=1", "/v2/$1") == "/v2/items?x=1");
+  CHECK(replace("^/v1/(.*)", "/v0/items", "/v2/$1") == "/v0/items");
+  CHECK(replace("(?i)^/API/", "/api/x", "/") == "/x");
+  CHECK(replace("(b)|(c)", "abcd", "[$1$2]") == "a[b][c]d");  // unmatched group: empty
+}
+
+TEST_CASE("pattern rejects what std::regex cannot compile", "[unit][http]") {
+  CHECK_THROWS_AS(pattern("a(b"), std::regex_error);
+  CHECK_THROWS_AS(pattern("[a"), std::regex_error);
+  CHECK_THROWS_AS(pattern("(?P<name"), std::regex_error);
+  CHECK_NOTHROW(pattern("[^\\/]+"));
+  CHECK_NOTHROW(pattern("(?:a|b)(?=c)"));
+}
