@@ -264,9 +264,10 @@ bool set_query_param(std::string& payload, std::string_view name, std::string_vi
   std::string add;
   add.reserve(name.size() + value.size() + 2);
   std::string_view t = rl->target;
-  if (t.find('?') == std::string_view::npos)
+  auto q = t.find('?');
+  if (q == std::string_view::npos)
     add.push_back('?');
-  else if (t.back() != '?' && t.back() != '&')
+  else if (q + 1 != t.size() && t.back() != '&')  // `/p?` and `/p?a=1&` need no separator
     add.push_back('&');
   add.append(name).append("=").append(value);
   payload.insert(t0 + t.size(), add);

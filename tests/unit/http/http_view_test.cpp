@@ -170,6 +170,10 @@ TEST_CASE("path and query parameters", "[unit][http]") {
   std::string trailing = "GET /post? HTTP/1.1\r\n\r\n";
   set_query_param(trailing, "k", "v");
   CHECK(trailing == "GET /post?k=v HTTP/1.1\r\n\r\n");
+  std::string second_q = "GET /p?a/b? HTTP/1.1\r\n\r\n";  // only the first '?' starts the query
+  set_query_param(second_q, "k", "v");
+  CHECK(second_q == "GET /p?a/b?&k=v HTTP/1.1\r\n\r\n");
+  CHECK(http_view(second_q).query_param("k") == "v");
 
   std::string t = "POST /post HTTP/1.1\r\nContent-Length: 7\r\n\r\na=1&b=2";
   set_target(t, "/new/path?x=1");
