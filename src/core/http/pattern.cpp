@@ -129,6 +129,26 @@ bool has_top_level_alternation(std::string_view body) {
   return false;
 }
 
+// Unbounded repetition ('*', '+', '{n,}') is what makes libstdc++'s matcher recurse once
+// per subject character; without it the depth is bounded by the pattern. '{' counts as
+// unbounded to stay on the safe side.
+bool has_repetition(std::string_view body) {
+  bool in_class = false;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c == '\\') {
+      ++i;
+    } else if (in_class) {
+      if (c == ']') in_class = false;
+    } else if (c == '[') {
+      in_class = true;
+    } else if (c == '*' || c == '+' || c == '{') {
+      return true;
+    }
+  }
+  return false;
+}
+
 // A '$' at the end that is an operator (not escaped by an odd number of backslashes).
 bool ends_with_dollar(std::string_view body) {
   if (body.empty() || body.back() != '$') return false;
@@ -149,6 +169,7 @@ pattern::pattern(std::string_view expr) : source_(expr) {
 
   // Fast paths libstdc++ lacks: anchored patterns are tried at offset 0 only, and operator-
   // free patterns (the usual `/api/v1`, `^/health`) become plain string comparisons.
+  deep_ = has_repetition(expr);
   bool caret = !expr.empty() && expr.front() == '^';
   anchored_ = caret && !has_top_level_alternation(expr);
   if (!(flags & std::regex::icase) && (!caret || anchored_)) {
@@ -177,14 +198,14 @@ pattern::result pattern::search(std::string_view subject) const {
       return yes(subject.size() >= lit.size() && subject.substr(subject.size() - lit.size()) == lit);
     case literal_kind::exact: return yes(subject == lit);
   }
-  if (subject.size() > max_subject_bytes) return result::too_long;
+  if (deep_ && subject.size() > max_subject_bytes) return result::too_long;
   bool found = false;
   auto flags = anchored_ ? std::regex_constants::match_continuous
                          : std::regex_constants::match_default;
   auto run = [&] {
     found = std::regex_search(subject.data(), subject.data() + subject.size(), re_, flags);
   };
-  if (subject.size() <= native_subject_bytes)
+  if (!deep_ || subject.size() <= native_subject_bytes)
     run();
   else if (!run_on_deep_stack(run))
     return result::too_long;
@@ -235,8 +256,8 @@ void pattern::expand(std::string& out, std::string_view tmpl, const std::cmatch&
 }
 
 bool pattern::replace_all(std::string_view subject, std::string_view tmpl, std::string& out) const {
-  if (subject.size() > max_subject_bytes) return false;
-  if (subject.size() <= native_subject_bytes) {
+  if (deep_ && subject.size() > max_subject_bytes) return false;
+  if (!deep_ || subject.size() <= native_subject_bytes) {
     replace_all_here(subject, tmpl, out);
     return true;
   }

@@ -8,9 +8,10 @@
 //
 // libstdc++'s matcher recurses once per input character for patterns like `(a|b)*` (about
 // 800 bytes of stack per character unoptimised) and overflows an 8 MiB stack near 15 000
-// characters. So subjects over native_subject_bytes are matched on a short-lived thread
-// with a 1 GiB (lazily committed) stack, and subjects over max_subject_bytes are not matched
-// at all (search() reports too_long). RE2 (Debian libre2-dev) would lift both limits and
+// characters. So for patterns with unbounded repetition, subjects over native_subject_bytes
+// are matched on a short-lived thread with a 1 GiB (lazily committed) stack, and subjects
+// over max_subject_bytes are not matched at all (search() reports too_long). Patterns
+// without repetition, and plain literals, run in place on subjects of any length. RE2 (Debian libre2-dev) would lift both limits and
 // match Go's syntax exactly; this class is the only place to change.
 #pragma once
 
@@ -55,6 +56,7 @@ class pattern {
 
   std::string source_;
   std::regex re_;
+  bool deep_ = false;      // has unbounded repetition: recursion grows with the subject
   bool anchored_ = false;  // starts with '^' that covers the whole pattern
   literal_kind literal_kind_ = literal_kind::none;
   std::string literal_;

@@ -78,3 +78,15 @@ TEST_CASE("pattern rejects what std::regex cannot compile", "[unit][http]") {
   CHECK_NOTHROW(pattern("[^\\/]+"));
   CHECK_NOTHROW(pattern("(?:a|b)(?=c)"));
 }
+
+TEST_CASE("pattern handles long subjects without overflowing the stack", "[unit][http]") {
+  std::string long_a(200000, 'a');
+  CHECK(pattern("^(a|b)*$").search(long_a) == pattern::result::match);        // deep stack
+  CHECK(pattern("(a|b)c").search(long_a + "c") == pattern::result::match);     // no repetition
+  CHECK(pattern("a(b|c)").search(std::string(2000000, 'a')) == pattern::result::no_match);
+  CHECK(pattern("(a|b)*").search(std::string(300000, 'a')) == pattern::result::too_long);
+  CHECK(pattern("aaab").search(std::string(2000000, 'a')) == pattern::result::no_match);  // literal
+  std::string out;
+  CHECK(pattern("(a)(b|c)").replace_all(std::string(100000, 'a') + "ab", "$2", out));
+  CHECK(out == std::string(100000, 'a') + "b");
+}
