@@ -105,6 +105,29 @@ std::optional<std::string> literal_of(std::string_view body) {
   return lit;
 }
 
+// The literal every match must start with (the pattern's leading plain characters, minus
+// one a quantifier applies to); empty when there is none.
+std::string literal_prefix_of(std::string_view body) {
+  std::string lead;
+  std::size_t i = 0;
+  while (i < body.size()) {
+    char c = body[i];
+    std::size_t width = 1;
+    if (c == '\\') {
+      if (i + 1 >= body.size() || is_name_char(body[i + 1])) break;
+      c = body[i + 1];
+      width = 2;
+    } else if (std::string_view("^$.|?*+()[]{}").find(c) != std::string_view::npos) {
+      break;
+    }
+    if (i + width < body.size() && std::string_view("*+?{").find(body[i + width]) != std::string_view::npos)
+      break;
+    lead.push_back(c);
+    i += width;
+  }
+  return lead;
+}
+
 // True when '|' appears outside any group or class: then a leading '^' anchors only the
 // first alternative.
 bool has_top_level_alternation(std::string_view body) {
@@ -175,6 +198,7 @@ pattern::pattern(std::string_view expr) : source_(expr) {
   if (!(flags & std::regex::icase) && (!caret || anchored_)) {
     std::string_view core = expr;
     if (caret) core.remove_prefix(1);
+    if (!has_top_level_alternation(core)) prefix_ = literal_prefix_of(core);
     bool dollar = ends_with_dollar(core);
     if (dollar) core.remove_suffix(1);
     if (auto lit = literal_of(core)) {
@@ -198,14 +222,26 @@ pattern::result pattern::search(std::string_view subject) const {
       return yes(subject.size() >= lit.size() && subject.substr(subject.size() - lit.size()) == lit);
     case literal_kind::exact: return yes(subject == lit);
   }
-  if (deep_ && subject.size() > max_subject_bytes) return result::too_long;
+  // Every match starts with prefix_: no occurrence, no match; else start looking there.
+  std::size_t start = 0;
+  if (!prefix_.empty()) {
+    if (anchored_) {
+      if (subject.substr(0, prefix_.size()) != prefix_) return result::no_match;
+    } else {
+      start = subject.find(prefix_);
+      if (start == std::string_view::npos) return result::no_match;
+    }
+  }
+  std::size_t reach = subject.size() - start;
+  if (deep_ && reach > max_subject_bytes) return result::too_long;
   bool found = false;
   auto flags = anchored_ ? std::regex_constants::match_continuous
                          : std::regex_constants::match_default;
+  if (start > 0) flags |= std::regex_constants::match_prev_avail;
   auto run = [&] {
-    found = std::regex_search(subject.data(), subject.data() + subject.size(), re_, flags);
+    found = std::regex_search(subject.data() + start, subject.data() + subject.size(), re_, flags);
   };
-  if (!deep_ || subject.size() <= native_subject_bytes)
+  if (!deep_ || reach <= native_subject_bytes)
     run();
   else if (!run_on_deep_stack(run))
     return result::too_long;

@@ -60,6 +60,7 @@ class pattern {
   bool anchored_ = false;  // starts with '^' that covers the whole pattern
   literal_kind literal_kind_ = literal_kind::none;
   std::string literal_;
+  std::string prefix_;  // every match starts with it (a prefilter); may be empty
   std::vector<std::pair<std::string, int>> names_;  // named groups → index
 };
 

@@ -45,6 +45,20 @@ TEST_CASE("pattern literal and anchored fast paths mean what the regex means", "
            {"\\d+", "abc123", true},
            {"a.c", "abc", true},
            {"a.c", "a.d", false},
+           {"session=[0-9a-f]+", "x; session=ab12", true},   // literal-prefix prefilter
+           {"session=[0-9a-f]+", "x; session=zz", false},
+           {"session=[0-9a-f]+", "x; sess", false},
+           {"ab*c", "xac", true},                            // 'b' is quantified: prefix "a"
+           {"ab?c", "xac", true},
+           {"ab{2}c", "abbc", true},
+           {"a\\.b+", "xa.bb", true},
+           {"^/api/v[12]/", "/api/v2/x", true},
+           {"^/api/v[12]/", "/api/v3/x", false},
+           {"^/api/v[12]/", "/apx/v1/", false},
+           {"\\bword", "a word", true},
+           {"o\\b", "foo bar", true},
+           {"o\\b", "fooo", true},
+           {"o\\b", "foox", false},
        }) {
     INFO(r.re << " on " << r.subject);
     CHECK(pattern(r.re).matches(r.subject) == r.match);
@@ -86,6 +100,9 @@ TEST_CASE("pattern handles long subjects without overflowing the stack", "[unit]
   CHECK(pattern("a(b|c)").search(std::string(2000000, 'a')) == pattern::result::no_match);
   CHECK(pattern("(a|b)*").search(std::string(300000, 'a')) == pattern::result::too_long);
   CHECK(pattern("aaab").search(std::string(2000000, 'a')) == pattern::result::no_match);  // literal
+  // The prefilter starts the repeating regex near its match, in place.
+  CHECK(pattern("session=[0-9a-f]+").search(std::string(500000, 'x') + "session=12") ==
+        pattern::result::match);
   std::string out;
   CHECK(pattern("(a)(b|c)").replace_all(std::string(100000, 'a') + "ab", "$2", out));
   CHECK(out == std::string(100000, 'a') + "b");
