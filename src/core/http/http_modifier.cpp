@@ -305,16 +305,17 @@ http_modifier::outcome http_modifier::rewrite(std::string_view payload, std::str
   }
 
   std::string scratch;
+  auto too_long_rewrite = [&] { stats_.too_long.fetch_add(1, std::memory_order_relaxed); };
   if (!rewrite_url_.empty()) {
     std::string_view target = parse_request_line(cur)->target;
     for (const auto& rule : rewrite_url_) {
-      auto r = rule.re.search(target);
-      if (r == pattern::result::too_long) {
-        stats_.too_long.fetch_add(1, std::memory_order_relaxed);
+      // One pass: the number of replacements says whether the rule matched.
+      auto n = rule.re.replace_all(target, rule.replacement, scratch);
+      if (!n) {
+        too_long_rewrite();
         break;
       }
-      if (r != pattern::result::match) continue;
-      rule.re.replace_all(target, rule.replacement, scratch);
+      if (*n == 0) continue;
       own();
       set_target(out, scratch);
       cur = out;
@@ -325,13 +326,12 @@ http_modifier::outcome http_modifier::rewrite(std::string_view payload, std::str
     http_view v(cur);
     auto h = v.header(rule.name);
     if (!h) continue;  // gor stops every later rule here; coreplay goes on
-    auto r = rule.re.search(h->value);
-    if (r == pattern::result::too_long) {
-      stats_.too_long.fetch_add(1, std::memory_order_relaxed);
+    auto n = rule.re.replace_all(h->value, rule.replacement, scratch);
+    if (!n) {
+      too_long_rewrite();
       continue;
     }
-    if (r != pattern::result::match) continue;
-    rule.re.replace_all(h->value, rule.replacement, scratch);
+    if (*n == 0) continue;
     own();
     set_header(out, rule.name, scratch);
     cur = out;

@@ -291,32 +291,45 @@ void pattern::expand(std::string& out, std::string_view tmpl, const std::cmatch&
   out.append(tmpl);
 }
 
-bool pattern::replace_all(std::string_view subject, std::string_view tmpl, std::string& out) const {
-  if (deep_ && subject.size() > max_subject_bytes) return false;
-  if (!deep_ || subject.size() <= native_subject_bytes) {
-    replace_all_here(subject, tmpl, out);
-    return true;
+std::optional<std::size_t> pattern::replace_all(std::string_view subject, std::string_view tmpl,
+                                                std::string& out) const {
+  // Every match starts with prefix_: skip straight to its first occurrence.
+  std::size_t start = 0;
+  if (!prefix_.empty()) {
+    start = anchored_ ? (subject.substr(0, prefix_.size()) == prefix_ ? 0 : std::string_view::npos)
+                      : subject.find(prefix_);
+    if (start == std::string_view::npos) {
+      out.assign(subject);
+      return 0;
+    }
   }
-  auto run = [&] { replace_all_here(subject, tmpl, out); };
-  return run_on_deep_stack(run);
+  std::size_t reach = subject.size() - start;
+  if (deep_ && reach > max_subject_bytes) return std::nullopt;
+  std::size_t count = 0;
+  auto run = [&] { count = replace_all_here(subject, start, tmpl, out); };
+  if (!deep_ || reach <= native_subject_bytes)
+    run();
+  else if (!run_on_deep_stack(run))
+    return std::nullopt;
+  return count;
 }
 
-void pattern::replace_all_here(std::string_view subject, std::string_view tmpl,
-                               std::string& out) const {
+std::size_t pattern::replace_all_here(std::string_view subject, std::size_t start,
+                                      std::string_view tmpl, std::string& out) const {
   out.clear();
   const char* const base = subject.data();
   const std::size_t n = subject.size();
-  std::size_t search_pos = 0, last_end = 0;
+  std::size_t search_pos = start, last_end = 0, count = 0;
   std::cmatch m;
   if (anchored_) {
     // `^` matches only at offset 0, so there is at most one match.
     if (std::regex_search(base, base + n, m, re_, std::regex_constants::match_continuous)) {
       expand(out, tmpl, m);
       out.append(subject.substr(static_cast<std::size_t>(m[0].second - base)));
-    } else {
-      out.append(subject);
+      return 1;
     }
-    return;
+    out.append(subject);
+    return 0;
   }
   // Go's replaceAll loop: non-overlapping matches, an empty match right after a match is
   // not replaced, and the search always advances by at least one byte.
@@ -327,7 +340,10 @@ void pattern::replace_all_here(std::string_view subject, std::string_view tmpl,
     std::size_t a0 = static_cast<std::size_t>(m[0].first - base);
     std::size_t a1 = static_cast<std::size_t>(m[0].second - base);
     out.append(subject.substr(last_end, a0 - last_end));
-    if (a1 > last_end || a0 == 0) expand(out, tmpl, m);
+    if (a1 > last_end || a0 == 0) {
+      expand(out, tmpl, m);
+      ++count;
+    }
     last_end = a1;
     if (search_pos + 1 > a1)
       ++search_pos;
@@ -335,6 +351,7 @@ void pattern::replace_all_here(std::string_view subject, std::string_view tmpl,
       search_pos = a1;
   }
   out.append(subject.substr(last_end));
+  return count;
 }
 
 }  // namespace coreplay::http

@@ -41,14 +41,16 @@ class pattern {
 
   // Go's Regexp.ReplaceAll: every non-overlapping match replaced by the template expanded
   // with Go's Expand rules ($1, ${1}, $name, ${name}, $$; `$1x` names the group "1x", which
-  // does not exist, so it expands to nothing). Returns false (out untouched) for a too-long
-  // subject.
-  bool replace_all(std::string_view subject, std::string_view tmpl, std::string& out) const;
+  // does not exist, so it expands to nothing). Returns how many matches were replaced (0:
+  // out is a copy of subject), or nullopt (out untouched) for a too-long subject.
+  std::optional<std::size_t> replace_all(std::string_view subject, std::string_view tmpl,
+                                         std::string& out) const;
 
   const std::string& source() const noexcept { return source_; }
 
  private:
-  void replace_all_here(std::string_view subject, std::string_view tmpl, std::string& out) const;
+  std::size_t replace_all_here(std::string_view subject, std::size_t start, std::string_view tmpl,
+                               std::string& out) const;
   void expand(std::string& out, std::string_view tmpl, const std::cmatch& m) const;
   int group_index(std::string_view name) const;
 

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 
 using coreplay::http::pattern;
@@ -10,7 +11,9 @@ namespace {
 
 std::string replace(const char* re, std::string_view subject, std::string_view tmpl) {
   std::string out;
-  REQUIRE(pattern(re).replace_all(subject, tmpl, out));
+  auto n = pattern(re).replace_all(subject, tmpl, out);
+  REQUIRE(n);
+  CHECK((*n > 0) == pattern(re).matches(subject));
   return out;
 }
 
@@ -83,6 +86,11 @@ TEST_CASE("pattern replace_all follows Go's ReplaceAll and Expand", "[unit][http
   CHECK(replace("^/v1/(.*)", "/v0/items", "/v2/$1") == "/v0/items");
   CHECK(replace("(?i)^/API/", "/api/x", "/") == "/x");
   CHECK(replace("(b)|(c)", "abcd", "[$1$2]") == "a[b][c]d");  // unmatched group: empty
+  CHECK(replace("id=([0-9]+)", "/x?a=1&id=42&id=7", "id=<$1>") == "/x?a=1&id=<42>&id=<7>");
+  CHECK(replace("id=([0-9]+)", "/x?a=1", "id=<$1>") == "/x?a=1");
+  CHECK(pattern("o").replace_all("foo", "0", *std::make_unique<std::string>()) == 2u);
+  CHECK(pattern("^(a|b)*x").replace_all(std::string(300000, 'a'), "", *std::make_unique<std::string>()) ==
+        std::nullopt);
 }
 
 TEST_CASE("pattern rejects what std::regex cannot compile", "[unit][http]") {
@@ -104,6 +112,6 @@ TEST_CASE("pattern handles long subjects without overflowing the stack", "[unit]
   CHECK(pattern("session=[0-9a-f]+").search(std::string(500000, 'x') + "session=12") ==
         pattern::result::match);
   std::string out;
-  CHECK(pattern("(a)(b|c)").replace_all(std::string(100000, 'a') + "ab", "$2", out));
+  CHECK(pattern("(a)(b|c)").replace_all(std::string(100000, 'a') + "ab", "$2", out) == 1u);
   CHECK(out == std::string(100000, 'a') + "b");
 }
