@@ -25,7 +25,7 @@ std::string_view trim(std::string_view s) noexcept {
 pattern compile(std::string_view flag, std::string_view value, std::string_view expr) {
   try {
     return pattern(expr);
-  } catch (const std::regex_error& e) {
+  } catch (const pattern::error& e) {
     bad_value(flag, value, std::string("invalid regular expression '") + std::string(expr) +
                                "': " + e.what());
   }

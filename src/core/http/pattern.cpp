@@ -1,5 +1,9 @@
 #include "core/http/pattern.hpp"
 
+#if COREPLAY_HAS_RE2
+#include <re2/re2.h>
+#endif
+
 #include <pthread.h>
 
 #include <exception>
@@ -12,6 +16,7 @@ bool is_name_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+#if !COREPLAY_HAS_RE2
 // Rewrites RE2 named groups into plain ECMAScript groups, remembering their indexes.
 std::string translate(std::string_view in, std::vector<std::pair<std::string, int>>& names) {
   std::string out;
@@ -44,7 +49,7 @@ std::string translate(std::string_view in, std::vector<std::pair<std::string, in
         name_at = 2;
       if (name_at != std::string_view::npos) {
         auto close = rest.find('>', name_at);
-        if (close == std::string_view::npos) throw std::regex_error(std::regex_constants::error_paren);
+        if (close == std::string_view::npos) throw pattern::error("unterminated group name");
         names.emplace_back(std::string(rest.substr(name_at, close - name_at)), ++group);
         out.push_back('(');
         i += close + 1;
@@ -56,6 +61,8 @@ std::string translate(std::string_view in, std::vector<std::pair<std::string, in
   }
   return out;
 }
+
+#endif  // !COREPLAY_HAS_RE2
 
 // Runs f() on a thread with a stack deep enough for libstdc++'s recursive matcher on a long
 // subject. Rare (only subjects over native_subject_bytes), so a thread per call is fine.
@@ -152,6 +159,7 @@ bool has_top_level_alternation(std::string_view body) {
   return false;
 }
 
+#if !COREPLAY_HAS_RE2
 // Unbounded repetition ('*', '+', '{n,}') is what makes libstdc++'s matcher recurse once
 // per subject character; without it the depth is bounded by the pattern. '{' counts as
 // unbounded to stay on the safe side.
@@ -171,6 +179,7 @@ bool has_repetition(std::string_view body) {
   }
   return false;
 }
+#endif
 
 // A '$' at the end that is an operator (not escaped by an odd number of backslashes).
 bool ends_with_dollar(std::string_view body) {
@@ -183,19 +192,36 @@ bool ends_with_dollar(std::string_view body) {
 }  // namespace
 
 pattern::pattern(std::string_view expr) : source_(expr) {
+  bool icase = expr.substr(0, 4) == "(?i)";
+#if COREPLAY_HAS_RE2
+  re2::RE2::Options opts;
+  opts.set_log_errors(false);
+  auto re = std::make_shared<re2::RE2>(re2::StringPiece(expr.data(), expr.size()), opts);
+  if (!re->ok()) throw error(re->error());
+  for (const auto& [name, index] : re->NamedCapturingGroups()) names_.emplace_back(name, index);
+  re2_ = std::move(re);
+  if (icase) expr.remove_prefix(4);
+#else
   auto flags = std::regex::ECMAScript;
-  if (expr.substr(0, 4) == "(?i)") {
+  if (icase) {
     flags |= std::regex::icase;
     expr.remove_prefix(4);
   }
-  re_ = std::regex(translate(expr, names_), flags);
-
-  // Fast paths libstdc++ lacks: anchored patterns are tried at offset 0 only, and operator-
-  // free patterns (the usual `/api/v1`, `^/health`) become plain string comparisons.
+  try {
+    re_ = std::regex(translate(expr, names_), flags);
+  } catch (const std::regex_error& e) {
+    throw error(e.what());
+  }
+  // Only libstdc++'s matcher recurses per character; RE2 never does.
   deep_ = has_repetition(expr);
+#endif
+
+  // Fast paths: anchored patterns are tried at offset 0 only, operator-free patterns (the
+  // usual `/api/v1`, `^/health`) become plain string comparisons, and a literal prefix
+  // skips the matcher to its first occurrence.
   bool caret = !expr.empty() && expr.front() == '^';
   anchored_ = caret && !has_top_level_alternation(expr);
-  if (!(flags & std::regex::icase) && (!caret || anchored_)) {
+  if (!icase && (!caret || anchored_)) {
     std::string_view core = expr;
     if (caret) core.remove_prefix(1);
     if (!has_top_level_alternation(core)) prefix_ = literal_prefix_of(core);
@@ -235,12 +261,19 @@ pattern::result pattern::search(std::string_view subject) const {
   std::size_t reach = subject.size() - start;
   if (deep_ && reach > max_subject_bytes) return result::too_long;
   bool found = false;
+#if COREPLAY_HAS_RE2
+  auto run = [&] {
+    found = re2_->Match(re2::StringPiece(subject.data(), subject.size()), start, subject.size(),
+                        anchored_ ? re2::RE2::ANCHOR_START : re2::RE2::UNANCHORED, nullptr, 0);
+  };
+#else
   auto flags = anchored_ ? std::regex_constants::match_continuous
                          : std::regex_constants::match_default;
   if (start > 0) flags |= std::regex_constants::match_prev_avail;
   auto run = [&] {
     found = std::regex_search(subject.data() + start, subject.data() + subject.size(), re_, flags);
   };
+#endif
   if (!deep_ || reach <= native_subject_bytes)
     run();
   else if (!run_on_deep_stack(run))
@@ -254,7 +287,8 @@ int pattern::group_index(std::string_view name) const {
   return -1;
 }
 
-void pattern::expand(std::string& out, std::string_view tmpl, const std::cmatch& m) const {
+template <class Group>
+void pattern::expand(std::string& out, std::string_view tmpl, Group&& group) const {
   while (!tmpl.empty()) {
     auto dollar = tmpl.find('$');
     if (dollar == std::string_view::npos) break;
@@ -285,8 +319,8 @@ void pattern::expand(std::string& out, std::string_view tmpl, const std::cmatch&
     }
     if (name.size() > 1 && name[0] == '0') num = -1;  // Go disallows leading zeros
     if (num < 0) num = group_index(name);
-    if (num >= 0 && static_cast<std::size_t>(num) < m.size() && m[num].matched)
-      out.append(m[num].first, m[num].second);
+    if (num >= 0)
+      if (std::optional<std::string_view> g = group(static_cast<std::size_t>(num))) out.append(*g);
   }
   out.append(tmpl);
 }
@@ -319,29 +353,56 @@ std::size_t pattern::replace_all_here(std::string_view subject, std::size_t star
   out.clear();
   const char* const base = subject.data();
   const std::size_t n = subject.size();
-  std::size_t search_pos = start, last_end = 0, count = 0;
+#if COREPLAY_HAS_RE2
+  const re2::StringPiece text(base, n);
+  std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re2_->NumberOfCapturingGroups()) + 1);
+  auto group = [&](std::size_t i) -> std::optional<std::string_view> {
+    if (i >= groups.size() || groups[i].data() == nullptr) return std::nullopt;
+    return std::string_view(groups[i].data(), groups[i].size());
+  };
+  // The match's [begin, end) offsets, or false.
+  auto find = [&](std::size_t from, bool anchor, std::size_t& a0, std::size_t& a1) {
+    if (!re2_->Match(text, from, n, anchor ? re2::RE2::ANCHOR_START : re2::RE2::UNANCHORED,
+                     groups.data(), static_cast<int>(groups.size())))
+      return false;
+    a0 = static_cast<std::size_t>(groups[0].data() - base);
+    a1 = a0 + groups[0].size();
+    return true;
+  };
+#else
   std::cmatch m;
+  auto group = [&](std::size_t i) -> std::optional<std::string_view> {
+    if (i >= m.size() || !m[i].matched) return std::nullopt;
+    return std::string_view(m[i].first, static_cast<std::size_t>(m[i].second - m[i].first));
+  };
+  auto find = [&](std::size_t from, bool anchor, std::size_t& a0, std::size_t& a1) {
+    auto flags = anchor ? std::regex_constants::match_continuous : std::regex_constants::match_default;
+    if (from > 0) flags |= std::regex_constants::match_prev_avail;
+    if (!std::regex_search(base + from, base + n, m, re_, flags)) return false;
+    a0 = static_cast<std::size_t>(m[0].first - base);
+    a1 = static_cast<std::size_t>(m[0].second - base);
+    return true;
+  };
+#endif
+  std::size_t a0 = 0, a1 = 0;
   if (anchored_) {
     // `^` matches only at offset 0, so there is at most one match.
-    if (std::regex_search(base, base + n, m, re_, std::regex_constants::match_continuous)) {
-      expand(out, tmpl, m);
-      out.append(subject.substr(static_cast<std::size_t>(m[0].second - base)));
-      return 1;
+    if (!find(0, true, a0, a1)) {
+      out.append(subject);
+      return 0;
     }
-    out.append(subject);
-    return 0;
+    expand(out, tmpl, group);
+    out.append(subject.substr(a1));
+    return 1;
   }
   // Go's replaceAll loop: non-overlapping matches, an empty match right after a match is
   // not replaced, and the search always advances by at least one byte.
+  std::size_t search_pos = start, last_end = 0, count = 0;
   while (search_pos <= n) {
-    auto flags = std::regex_constants::match_default;
-    if (search_pos > 0) flags |= std::regex_constants::match_prev_avail;
-    if (!std::regex_search(base + search_pos, base + n, m, re_, flags)) break;
-    std::size_t a0 = static_cast<std::size_t>(m[0].first - base);
-    std::size_t a1 = static_cast<std::size_t>(m[0].second - base);
+    if (!find(search_pos, false, a0, a1)) break;
     out.append(subject.substr(last_end, a0 - last_end));
     if (a1 > last_end || a0 == 0) {
-      expand(out, tmpl, m);
+      expand(out, tmpl, group);
       ++count;
     }
     last_end = a1;

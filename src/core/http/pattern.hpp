@@ -1,6 +1,8 @@
 // A compiled regular expression for gor's modifier flags, with Go's ReplaceAll/Expand rules.
 //
-// Backend: std::regex (ECMAScript). gor uses Go's RE2 syntax; the common subset (classes,
+// Backend: RE2 when built with COREPLAY_HAS_RE2 (Debian libre2-dev; the same syntax and
+// linear-time matching as Go's regexp, so gor's flag values mean exactly what they meant),
+// else std::regex (ECMAScript). gor uses Go's RE2 syntax; the common subset (classes,
 // groups, anchors, alternation, repetition) means the same in both. Translated here so that
 // gor flag values keep working: a leading `(?i)` (case-insensitive) and named groups
 // `(?P<name>…)`/`(?<name>…)`, whose names `${name}` in a replacement refers to.
@@ -18,22 +20,40 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <memory>
 #include <regex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#if COREPLAY_HAS_RE2
+namespace re2 {
+class RE2;
+}
+#endif
+
 namespace coreplay::http {
 
 class pattern {
  public:
+  // A pattern the backend cannot compile; what() says why.
+  struct error : std::invalid_argument {
+    using std::invalid_argument::invalid_argument;
+  };
+
+#if COREPLAY_HAS_RE2
+  static constexpr bool limits_subjects = false;  // RE2 runs in linear time, no recursion
+#else
+  static constexpr bool limits_subjects = true;
+#endif
   static constexpr std::size_t native_subject_bytes = 2048;
   static constexpr std::size_t max_subject_bytes = 256 * 1024;
 
   enum class result { no_match, match, too_long };
 
-  // Throws std::regex_error for a pattern std::regex cannot compile.
+  // Throws pattern::error.
   explicit pattern(std::string_view expr);
 
   result search(std::string_view subject) const;
@@ -51,13 +71,19 @@ class pattern {
  private:
   std::size_t replace_all_here(std::string_view subject, std::size_t start, std::string_view tmpl,
                                std::string& out) const;
-  void expand(std::string& out, std::string_view tmpl, const std::cmatch& m) const;
+  // group(i) → the text of group i, or nullopt when it did not take part in the match.
+  template <class Group>
+  void expand(std::string& out, std::string_view tmpl, Group&& group) const;
   int group_index(std::string_view name) const;
 
   enum class literal_kind : std::uint8_t { none, anywhere, prefix, suffix, exact };
 
   std::string source_;
+#if COREPLAY_HAS_RE2
+  std::shared_ptr<const re2::RE2> re2_;
+#else
   std::regex re_;
+#endif
   bool deep_ = false;      // has unbounded repetition: recursion grows with the subject
   bool anchored_ = false;  // starts with '^' that covers the whole pattern
   literal_kind literal_kind_ = literal_kind::none;

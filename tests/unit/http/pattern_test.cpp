@@ -89,16 +89,18 @@ TEST_CASE("pattern replace_all follows Go's ReplaceAll and Expand", "[unit][http
   CHECK(replace("id=([0-9]+)", "/x?a=1&id=42&id=7", "id=<$1>") == "/x?a=1&id=<42>&id=<7>");
   CHECK(replace("id=([0-9]+)", "/x?a=1", "id=<$1>") == "/x?a=1");
   CHECK(pattern("o").replace_all("foo", "0", *std::make_unique<std::string>()) == 2u);
-  CHECK(pattern("^(a|b)*x").replace_all(std::string(300000, 'a'), "", *std::make_unique<std::string>()) ==
-        std::nullopt);
+  if (pattern::limits_subjects)
+    CHECK(pattern("^(a|b)*x").replace_all(std::string(300000, 'a'), "", *std::make_unique<std::string>()) ==
+          std::nullopt);
 }
 
-TEST_CASE("pattern rejects what std::regex cannot compile", "[unit][http]") {
-  CHECK_THROWS_AS(pattern("a(b"), std::regex_error);
-  CHECK_THROWS_AS(pattern("[a"), std::regex_error);
-  CHECK_THROWS_AS(pattern("(?P<name"), std::regex_error);
+TEST_CASE("pattern rejects what its backend cannot compile", "[unit][http]") {
+  CHECK_THROWS_AS(pattern("a(b"), pattern::error);
+  CHECK_THROWS_AS(pattern("[a"), pattern::error);
+  CHECK_THROWS_AS(pattern("(?P<name"), pattern::error);
+  CHECK_THROWS_AS(pattern("a)"), std::invalid_argument);
   CHECK_NOTHROW(pattern("[^\\/]+"));
-  CHECK_NOTHROW(pattern("(?:a|b)(?=c)"));
+  CHECK_NOTHROW(pattern("(?:a|b)c"));
 }
 
 TEST_CASE("pattern handles long subjects without overflowing the stack", "[unit][http]") {
@@ -106,7 +108,8 @@ TEST_CASE("pattern handles long subjects without overflowing the stack", "[unit]
   CHECK(pattern("^(a|b)*$").search(long_a) == pattern::result::match);        // deep stack
   CHECK(pattern("(a|b)c").search(long_a + "c") == pattern::result::match);     // no repetition
   CHECK(pattern("a(b|c)").search(std::string(2000000, 'a')) == pattern::result::no_match);
-  CHECK(pattern("(a|b)*").search(std::string(300000, 'a')) == pattern::result::too_long);
+  CHECK(pattern("(a|b)*").search(std::string(300000, 'a')) ==
+        (pattern::limits_subjects ? pattern::result::too_long : pattern::result::match));
   CHECK(pattern("aaab").search(std::string(2000000, 'a')) == pattern::result::no_match);  // literal
   // The prefilter starts the repeating regex near its match, in place.
   CHECK(pattern("session=[0-9a-f]+").search(std::string(500000, 'x') + "session=12") ==
