@@ -1,4 +1,5 @@
 #include "core/http/http_modifier.hpp"
+#include "core/http/http_view.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -377,4 +378,44 @@ TEST_CASE("long regex subjects match on a deep stack; over-long ones fail closed
   }
   o.rewrite_url = {"(a|b)*:x"};
   CHECK(run(http_modifier(o), long_url) == "GET x/x HTTP/1.1\r\n\r\n");
+}
+
+TEST_CASE("param-limiter hashes the raw URL-encoded value, as gor", "[unit][http]") {
+  http_modifier_options o;
+  o.param_limiter = {"uid: 50%"};
+  http_modifier m(o);
+  // Whether kept depends only on fnv1a32 of the bytes between '=' and '&'.
+  for (const char* raw : {"a%20b", "a+b", "caf%C3%A9", "x%26y"}) {
+    bool keep = fnv1a32(raw) % 100 < 50;
+    std::string req = "GET /p?x=1&uid=" + std::string(raw) + "&z=2 HTTP/1.1\r\n\r\n";
+    INFO(raw);
+    CHECK(run(m, req).empty() == !keep);
+  }
+}
+
+TEST_CASE("modifiers never touch header-like lines in a body", "[unit][http]") {
+  const std::string req =
+      "POST /form HTTP/1.1\r\nHost: www.w3.org\r\nContent-Length: 40\r\n\r\n"
+      "Host: body.example\r\nX-Role: admin\r\n\r\nxx";
+  http_modifier_options o;
+  o.set_header = {"X-Role: user"};
+  o.rewrite_header = {"Host: ^www\\.(.*)$,api.$1"};
+  o.disallow_header = {"X-Role: admin"};  // runs after set-header: sees "user"
+  CHECK(run(http_modifier(o), req) ==
+        "POST /form HTTP/1.1\r\nX-Role: user\r\nHost: api.w3.org\r\nContent-Length: 40\r\n\r\n"
+        "Host: body.example\r\nX-Role: admin\r\n\r\nxx");
+}
+
+TEST_CASE("modifiers work on LF-only requests", "[unit][http]") {
+  const std::string req = "GET /v1/x?uid=1 HTTP/1.1\nHost: www.w3.org\nX-User: 1\n\n";
+  http_modifier_options o;
+  o.allow_method = {"GET"};
+  o.set_header = {"X-Replayed: 1"};
+  o.set_param = {"src=r"};
+  o.allow_header = {"Host: ^www\\.w3\\.org$"};
+  o.header_limiter = {"X-User: 50%"};   // fnv("1") % 100 = 44: kept
+  o.rewrite_url = {"^/v1/(.*):/v2/$1"};
+  o.rewrite_header = {"X-User: 1,2"};
+  CHECK(run(http_modifier(o), req) ==
+        "GET /v2/x?uid=1&src=r HTTP/1.1\nX-Replayed: 1\nHost: www.w3.org\nX-User: 2\n\n");
 }
