@@ -67,6 +67,11 @@ bool decode_base64(std::string_view in, std::string& out) {
   return true;
 }
 
+// A header value we may write: no byte that would end the line or the head.
+bool is_field_text(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
@@ -136,11 +141,15 @@ http_modifier::http_modifier(const http_modifier_options& o) {
   for (const auto& v : o.set_header) {
     auto kv = split_first(v, ':');
     if (!kv || trim(kv->first).empty()) bad_value("http-set-header", v, "expected 'Name: value'");
+    if (!is_token(trim(kv->first))) bad_value("http-set-header", v, "the header name is not a token");
+    if (!is_field_text(kv->second)) bad_value("http-set-header", v, "the value holds CR, LF or NUL");
     headers_.push_back({std::string(trim(kv->first)), std::string(trim(kv->second))});
   }
   for (const auto& v : o.set_param) {
     auto kv = split_first(v, '=');
     if (!kv || trim(kv->first).empty()) bad_value("http-set-param", v, "expected 'name=value'");
+    if (!is_target_text(trim(kv->first)) || !is_target_text(trim(kv->second)))
+      bad_value("http-set-param", v, "spaces and control bytes must be URL-encoded (%20)");
     params_.push_back({std::string(trim(kv->first)), std::string(trim(kv->second))});
   }
   for (const auto& v : o.allow_url) allow_url_.push_back(compile("http-allow-url", v, v));
@@ -177,6 +186,8 @@ http_modifier::http_modifier(const http_modifier_options& o) {
     // Split at the first ':' as gor does, so the regex itself cannot hold a ':'.
     auto kv = split_first(v, ':');
     if (!kv) bad_value("http-rewrite-url", v, "need both regexp and target, colon-delimited (ex. /a:/b)");
+    if (!is_target_text(kv->second))
+      bad_value("http-rewrite-url", v, "spaces and control bytes in the target must be URL-encoded (%20)");
     rewrite_url_.push_back({{}, compile("http-rewrite-url", v, kv->first), std::string(kv->second)});
   }
   for (const auto& v : o.rewrite_header) {
@@ -186,6 +197,7 @@ http_modifier::http_modifier(const http_modifier_options& o) {
     if (!kv || !rt || trim(kv->first).empty())
       bad_value("http-rewrite-header", v,
                 "need header, regexp and target: 'Name: regexp,target' (the regexp cannot hold ',')");
+    if (!is_field_text(rt->second)) bad_value("http-rewrite-header", v, "the target holds CR, LF or NUL");
     rewrite_header_.push_back({std::string(trim(kv->first)),
                                compile("http-rewrite-header", v, rt->first),
                                std::string(rt->second)});
@@ -238,10 +250,26 @@ http_modifier::outcome http_modifier::rewrite(std::string_view payload, std::str
     own();
     set_query_param(out, p.name, p.value);
   }
-  if (owned) cur = out;
+  // The request line of `cur`; parsed again only after an edit.
+  request_line line = *rl;
+  // Flag values are checked so that edits keep the request line valid; should one not,
+  // the edited request goes out as it is rather than being judged on a broken line.
+  auto reparse = [&] {
+    auto l = parse_request_line(cur);
+    if (l) line = *l;
+    return l.has_value();
+  };
+  auto changed = [&] {
+    stats_.changed.fetch_add(1, std::memory_order_relaxed);
+    return outcome::changed;
+  };
+  if (owned) {
+    cur = out;
+    if (!reparse()) return changed();
+  }
 
   if (!allow_url_.empty() || !disallow_url_.empty()) {
-    std::string_view target = parse_request_line(cur)->target;
+    std::string_view target = line.target;
     if (!allow_url_.empty()) {
       bool ok = false;
       for (const auto& re : allow_url_) {
@@ -264,7 +292,7 @@ http_modifier::outcome http_modifier::rewrite(std::string_view payload, std::str
   bool needs_view = !allow_header_.empty() || !disallow_header_.empty() || !basic_auth_.empty() ||
                     !header_limit_.empty() || !param_limit_.empty();
   if (needs_view) {
-    http_view v(cur);
+    http_view v(cur, line);
     for (const auto& rule : allow_header_) {
       auto h = v.header(rule.name);
       if (!h) return drop(drop_reason::allow_header);
@@ -307,7 +335,7 @@ http_modifier::outcome http_modifier::rewrite(std::string_view payload, std::str
   std::string scratch;
   auto too_long_rewrite = [&] { stats_.too_long.fetch_add(1, std::memory_order_relaxed); };
   if (!rewrite_url_.empty()) {
-    std::string_view target = parse_request_line(cur)->target;
+    std::string_view target = line.target;
     for (const auto& rule : rewrite_url_) {
       // One pass: the number of replacements says whether the rule matched.
       auto n = rule.re.replace_all(target, rule.replacement, scratch);
@@ -319,11 +347,12 @@ http_modifier::outcome http_modifier::rewrite(std::string_view payload, std::str
       own();
       set_target(out, scratch);
       cur = out;
+      if (!reparse()) return changed();
       break;
     }
   }
   for (const auto& rule : rewrite_header_) {
-    http_view v(cur);
+    http_view v(cur, line);
     auto h = v.header(rule.name);
     if (!h) continue;  // gor stops every later rule here; coreplay goes on
     auto n = rule.re.replace_all(h->value, rule.replacement, scratch);
@@ -335,11 +364,11 @@ http_modifier::outcome http_modifier::rewrite(std::string_view payload, std::str
     own();
     set_header(out, rule.name, scratch);
     cur = out;
+    if (!reparse()) return changed();
   }
 
   if (!owned || cur == payload) return outcome::unchanged;
-  stats_.changed.fetch_add(1, std::memory_order_relaxed);
-  return outcome::changed;
+  return changed();
 }
 
 message_ptr http_modifier::apply(message_ptr m) {

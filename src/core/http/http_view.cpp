@@ -1,21 +1,26 @@
 #include "core/http/http_view.hpp"
 
+#include <array>
 #include <cstring>
 
 namespace coreplay::http {
 
 namespace {
 
-constexpr bool is_tchar(unsigned char c) noexcept {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+// Byte classes for the request line: 1 = token char (method), 2 = request-target char.
+constexpr auto char_class = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0x21; c < 0x7f; ++c) t[c] |= 2;
+  for (int c = 0x80; c < 0x100; ++c) t[c] |= 2;  // obs-text: kept, as servers do
+  for (int c = '0'; c <= '9'; ++c) t[c] |= 1;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] |= 1;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] |= 1;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] |= 1;
+  return t;
+}();
+
+constexpr bool is_tchar(unsigned char c) noexcept { return char_class[c] & 1; }
+constexpr bool is_target_char(unsigned char c) noexcept { return char_class[c] & 2; }
 
 constexpr unsigned char lower(unsigned char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c + 32) : c;
@@ -50,6 +55,19 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+bool is_token(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!is_tchar(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+bool is_target_text(std::string_view s) noexcept {
+  for (char c : s)
+    if (!is_target_char(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
 std::optional<request_line> parse_request_line(std::string_view payload) noexcept {
   // Cheap rejection before looking for the EOL: a body-only payload must not cost a scan.
   if (payload.empty() || !is_tchar(static_cast<unsigned char>(payload[0]))) return std::nullopt;
@@ -61,7 +79,7 @@ std::optional<request_line> parse_request_line(std::string_view payload) noexcep
   if (i == 0 || i >= line.size() || line[i] != ' ') return std::nullopt;
   std::string_view method = line.substr(0, i);
   std::size_t t0 = ++i;
-  while (i < line.size() && static_cast<unsigned char>(line[i]) > 0x20 && line[i] != 0x7f) ++i;
+  while (i < line.size() && is_target_char(static_cast<unsigned char>(line[i]))) ++i;
   if (i == t0 || i >= line.size() || line[i] != ' ') return std::nullopt;
   std::string_view target = line.substr(t0, i - t0);
   std::string_view version = line.substr(i + 1);
@@ -100,6 +118,16 @@ http_view::http_view(std::string_view payload) noexcept : p_(payload) {
     headers_begin_ = headers_end_ = body_begin_ = 0;
     return;
   }
+  find_head_end();
+}
+
+http_view::http_view(std::string_view payload, const request_line& line) noexcept
+    : p_(payload), req_(line) {
+  headers_begin_ = line.next;
+  find_head_end();
+}
+
+void http_view::find_head_end() noexcept {
   crlf_ = headers_begin_ >= 2 && p_[headers_begin_ - 2] == '\r';
   // The head ends at the first empty line (CRLF CRLF, LF LF, or mixed).
   std::size_t pos = headers_begin_;

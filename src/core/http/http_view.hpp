@@ -47,12 +47,18 @@ struct header_field {
 };
 
 bool iequals(std::string_view a, std::string_view b) noexcept;
+// A non-empty RFC 9110 token (what methods and header names are made of).
+bool is_token(std::string_view s) noexcept;
+// Bytes allowed in a request-target: no space, no control byte.
+bool is_target_text(std::string_view s) noexcept;
 
 // A read-only view of the first message head of a payload. Cheap to build (it scans for
 // the end of the head once); keeps pointers into the payload, which must outlive it.
 class http_view {
  public:
   explicit http_view(std::string_view payload) noexcept;
+  // For a payload whose request line is already parsed (`line` must come from this payload).
+  http_view(std::string_view payload, const request_line& line) noexcept;
 
   std::string_view payload() const noexcept { return p_; }
   const std::optional<request_line>& request() const noexcept { return req_; }
@@ -87,6 +93,7 @@ class http_view {
   std::optional<std::string_view> query_param(std::string_view name) const noexcept;
 
  private:
+  void find_head_end() noexcept;
   // Reads the header line at pos; advances pos; false at the end of the head.
   bool next_header(std::size_t& pos, header_field& out) const noexcept;
 

@@ -93,8 +93,8 @@ TEST_CASE("set-param replaces or appends a query parameter", "[unit][http]") {
   CHECK(run(m, post_to("/post")) == post_to("/post?api_key=1"));
   CHECK(run(m, post_to("/post?a=%20b")) == post_to("/post?a=%20b&api_key=1"));
   CHECK(run(m, post_to("/post?api_key=1")) == post_to("/post?api_key=1"));
-  o.set_param = {"q=a b%26"};  // no URL encoding, as gor
-  CHECK(run(http_modifier(o), post_to("/s?q=x")) == post_to("/s?q=a b%26"));
+  o.set_param = {"q=a%20b&c"};  // no URL encoding, as gor
+  CHECK(run(http_modifier(o), post_to("/s?q=x")) == post_to("/s?q=a%20b&c"));
 }
 
 TEST_CASE("allow-url and disallow-url match the path and query (gor tests)", "[unit][http]") {
@@ -285,6 +285,13 @@ TEST_CASE("flag values are split and checked like gor's", "[unit][http]") {
   CHECK_THAT(throws([](auto& o) { o.rewrite_header = {"Host (.*),x"}; }),
              Catch::Contains("--http-rewrite-header"));
   CHECK_THAT(throws([](auto& o) { o.allow_method = {""}; }), Catch::Contains("--http-allow-method"));
+  // Values that would break the request line or inject header lines are refused.
+  CHECK_THAT(throws([](auto& o) { o.set_param = {"q=a b"}; }), Catch::Contains("URL-encoded"));
+  CHECK_THAT(throws([](auto& o) { o.set_header = {"X-A: 1\r\nX-Injected: 2"}; }),
+             Catch::Contains("CR, LF"));
+  CHECK_THAT(throws([](auto& o) { o.set_header = {"Bad Name: 1"}; }), Catch::Contains("token"));
+  CHECK_THAT(throws([](auto& o) { o.rewrite_url = {"^/a:/b c"}; }), Catch::Contains("URL-encoded"));
+  CHECK_THAT(throws([](auto& o) { o.rewrite_header = {"Host: a,b\nc"}; }), Catch::Contains("CR, LF"));
 }
 
 TEST_CASE("rewrite-url: first matching rule, Go expansion (gor tests)", "[unit][http]") {
