@@ -115,48 +115,52 @@ http_view::http_view(std::string_view payload) noexcept : p_(payload) {
   } else if ((resp_ = parse_status_line(p_))) {
     headers_begin_ = resp_->next;
   } else {
-    headers_begin_ = headers_end_ = body_begin_ = 0;
+    headers_begin_ = 0;
+    note_end(0, 0, false);
     return;
   }
-  find_head_end();
+  crlf_ = headers_begin_ >= 2 && p_[headers_begin_ - 2] == '\r';
 }
 
 http_view::http_view(std::string_view payload, const request_line& line) noexcept
     : p_(payload), req_(line) {
   headers_begin_ = line.next;
-  find_head_end();
+  crlf_ = headers_begin_ >= 2 && p_[headers_begin_ - 2] == '\r';
 }
 
-void http_view::find_head_end() noexcept {
-  crlf_ = headers_begin_ >= 2 && p_[headers_begin_ - 2] == '\r';
+void http_view::find_head_end() const noexcept {
   // The head ends at the first empty line (CRLF CRLF, LF LF, or mixed).
   std::size_t pos = headers_begin_;
   while (pos < p_.size()) {
     const void* nl = std::memchr(p_.data() + pos, '\n', p_.size() - pos);
     if (!nl) break;
     std::size_t n = static_cast<const char*>(nl) - p_.data();
-    if (n == pos || (n == pos + 1 && p_[pos] == '\r')) {
-      headers_end_ = pos;
-      body_begin_ = n + 1;
-      complete_ = true;
-      return;
-    }
+    if (n == pos || (n == pos + 1 && p_[pos] == '\r')) return note_end(pos, n + 1, true);
     pos = n + 1;
   }
-  headers_end_ = body_begin_ = p_.size();
+  note_end(p_.size(), p_.size(), false);
 }
 
 bool http_view::next_header(std::size_t& pos, header_field& out) const noexcept {
-  while (pos < headers_end_) {
+  for (;;) {
+    const std::size_t limit = scanned_ ? headers_end_ : p_.size();
+    if (pos >= limit) {
+      if (!scanned_) note_end(p_.size(), p_.size(), false);
+      return false;
+    }
     std::size_t begin = pos;
-    const void* nl = std::memchr(p_.data() + pos, '\n', headers_end_ - pos);
+    const void* nl = std::memchr(p_.data() + pos, '\n', limit - pos);
     std::size_t text_end, line_end;
     if (nl) {
       std::size_t n = static_cast<const char*>(nl) - p_.data();
       text_end = (n > begin && p_[n - 1] == '\r') ? n - 1 : n;
       line_end = n + 1;
+      if (text_end == begin) {  // the empty line that ends the head
+        if (!scanned_) note_end(begin, line_end, true);
+        return false;
+      }
     } else {
-      text_end = line_end = headers_end_;  // a head cut off mid-line
+      text_end = line_end = limit;  // a head cut off mid-line
     }
     pos = line_end;
     std::string_view text = p_.substr(begin, text_end - begin);
@@ -173,7 +177,6 @@ bool http_view::next_header(std::size_t& pos, header_field& out) const noexcept 
     out.value_end = ve;
     return true;
   }
-  return false;
 }
 
 std::optional<header_field> http_view::header(std::string_view name) const noexcept {

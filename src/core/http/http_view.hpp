@@ -70,11 +70,11 @@ class http_view {
   // Where header lines begin (after the start line; 0 when there is none).
   std::size_t headers_begin() const noexcept { return headers_begin_; }
   // Where the blank line that ends the head begins; payload size when the head is cut off.
-  std::size_t headers_end() const noexcept { return headers_end_; }
+  std::size_t headers_end() const noexcept { return scan(), headers_end_; }
   // After the blank line; payload size when the head is cut off.
-  std::size_t body_begin() const noexcept { return body_begin_; }
-  bool head_complete() const noexcept { return complete_; }
-  std::string_view body() const noexcept { return p_.substr(body_begin_); }
+  std::size_t body_begin() const noexcept { return scan(), body_begin_; }
+  bool head_complete() const noexcept { return scan(), complete_; }
+  std::string_view body() const noexcept { return p_.substr(body_begin()); }
 
   // The first header with that name (case-insensitive), never looking past the head.
   std::optional<header_field> header(std::string_view name) const noexcept;
@@ -93,7 +93,18 @@ class http_view {
   std::optional<std::string_view> query_param(std::string_view name) const noexcept;
 
  private:
-  void find_head_end() noexcept;
+  // The end of the head is found lazily: a header lookup that reaches it records it, so a
+  // view used only for lookups scans the head once.
+  void scan() const noexcept {
+    if (!scanned_) find_head_end();
+  }
+  void find_head_end() const noexcept;
+  void note_end(std::size_t headers_end, std::size_t body_begin, bool complete) const noexcept {
+    headers_end_ = headers_end;
+    body_begin_ = body_begin;
+    complete_ = complete;
+    scanned_ = true;
+  }
   // Reads the header line at pos; advances pos; false at the end of the head.
   bool next_header(std::size_t& pos, header_field& out) const noexcept;
 
@@ -101,9 +112,10 @@ class http_view {
   std::optional<request_line> req_;
   std::optional<status_line> resp_;
   std::size_t headers_begin_ = 0;
-  std::size_t headers_end_ = 0;
-  std::size_t body_begin_ = 0;
-  bool complete_ = false;
+  mutable std::size_t headers_end_ = 0;
+  mutable std::size_t body_begin_ = 0;
+  mutable bool complete_ = false;
+  mutable bool scanned_ = false;
   bool crlf_ = true;
 };
 
