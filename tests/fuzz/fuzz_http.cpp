@@ -49,6 +49,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view in(reinterpret_cast<const char*>(data), size);
 
   http_view v(in);
+  {
+    // The lazily found end of the head must not depend on how it was found.
+    http_view by_lookup(in);
+    (void)by_lookup.header("X-Not-There");
+    check(by_lookup.headers_end() == v.headers_end() && by_lookup.body_begin() == v.body_begin() &&
+          by_lookup.head_complete() == v.head_complete());
+  }
   (void)v.header("Host");
   (void)v.query_param("uid");
   v.for_each_header([](const header_field& h) {

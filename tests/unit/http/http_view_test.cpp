@@ -201,3 +201,19 @@ TEST_CASE("malformed heads never crash", "[unit][http]") {
   }
   SUCCEED();
 }
+
+TEST_CASE("the end of the head is the same whether looked up or scanned", "[unit][http]") {
+  for (std::string p : {"GET / HTTP/1.1\r\nA: 1\r\n\r\nbody"s, "GET / HTTP/1.1\nA: 1\n\nbody"s,
+                        "GET / HTTP/1.1\r\nA: 1\r\n"s, "GET / HTTP/1.1\r\nA: 1"s,
+                        "GET / HTTP/1.1\r\n\r\n"s, "GET / HTTP/1.1\r\n"s, "GET / HTTP/1.1\r\nA: 1\r\n\r"s,
+                        "HTTP/1.1 200 OK\r\nA\r\n\nx"s}) {
+    http_view eager(p);
+    auto end = eager.headers_end();
+    http_view lazy(p);
+    (void)lazy.header("Missing");
+    INFO(p);
+    CHECK(lazy.headers_end() == end);
+    CHECK(lazy.body_begin() == eager.body_begin());
+    CHECK(lazy.head_complete() == eager.head_complete());
+  }
+}
