@@ -143,9 +143,11 @@ http_prettifier::outcome http_prettifier::prettify(std::string_view payload,
       content_length = h;
     return true;
   });
+  std::string_view rest = v.body();
+  // A HEAD or 304 response announces its coding but carries no body: nothing to undo.
+  if (rest.empty()) return outcome::unchanged;
   if (!chunked && !gzipped) return outcome::unchanged;
 
-  std::string_view rest = v.body();
   std::string body_buf, trailers;
   std::string_view body;
   std::string_view after;  // bytes after this message's body (pipelined messages)

@@ -130,6 +130,10 @@ TEST_CASE("prettify passes plain and non-HTTP payloads untouched", "[unit][http]
   auto head_resp = message::make(message_type::response, "a", 1, 2,
                                  "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 40\r\n\r\n");
   CHECK(p.apply(head_resp) == head_resp);  // a HEAD response: no body to inflate
+  auto head_chunked = message::make(message_type::response, "a", 1, 2,
+                                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+  CHECK(p.apply(head_chunked) == head_chunked);
+  CHECK(p.stats().bad_chunked == 0);
   auto chunked = message::make(message_type::replayed_response, "a", 1, 2,
                                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   auto out = p.apply(chunked);
