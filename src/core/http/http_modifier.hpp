@@ -11,7 +11,12 @@
 // - --http-rewrite-header applies every rule (gor stops at the first absent header);
 // - any token method and HTTP/1.0/1.1 request line is a request (gor knows 9 methods);
 // - bad values are errors naming the flag (gor turns e.g. `abc%` into 0 % silently);
-// - header names in rules are trimmed (gor keeps `Host ` with its space and never matches).
+// - header names in rules are trimmed (gor keeps `Host ` with its space and never matches);
+// - values that would break the request (a space in a set-param value or rewrite-url
+//   target, CR/LF in a header value, a header name that is not a token) are refused;
+// - allow-header and disallow-header match an empty (present) header value against the
+//   regex (gor treats empty as absent); the limiters keep gor's rule (empty: not sampled);
+// - a Basic Authorization that is not valid base64 is dropped by basic-auth-filter.
 #pragma once
 
 #include <coreplay/plugin.hpp>
