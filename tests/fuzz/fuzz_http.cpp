@@ -2,7 +2,8 @@
 // chain, the prettifier and the middleware decoder. Besides "no crash", it checks that edits
 // of the head never change the body and that a set header reads back.
 // Build: cmake --preset fuzz && cmake --build --preset fuzz --target fuzz_http
-// Run:   ./build/fuzz/tests/fuzz_http -max_total_time=60
+// Run:   ./build/fuzz/tests/fuzz_http -max_total_time=60 tests/fuzz/corpus/http (seeds; copy
+//        the directory first if new inputs should not be written into the tree)
 #include <coreplay/message.hpp>
 
 #include "core/http/http_modifier.hpp"
