@@ -371,6 +371,24 @@ http_modifier::outcome http_modifier::rewrite(std::string_view payload, std::str
   return changed();
 }
 
+std::string http_modifier::summary() const {
+  auto get = [](const std::atomic<std::uint64_t>& a) { return std::to_string(a.load(std::memory_order_relaxed)); };
+  std::uint64_t total = 0;
+  std::string reasons;
+  for (std::size_t i = 0; i < stats_.dropped.size(); ++i) {
+    auto n = stats_.dropped[i].load(std::memory_order_relaxed);
+    if (n == 0) continue;
+    total += n;
+    if (!reasons.empty()) reasons += ", ";
+    reasons.append(to_string(static_cast<drop_reason>(i))).append("=").append(std::to_string(n));
+  }
+  std::string s = "seen=" + get(stats_.seen) + " changed=" + get(stats_.changed) +
+                  " dropped=" + std::to_string(total);
+  if (!reasons.empty()) s += " (" + reasons + ")";
+  if (auto n = stats_.not_http.load(std::memory_order_relaxed)) s += " not_http=" + std::to_string(n);
+  return s;
+}
+
 message_ptr http_modifier::apply(message_ptr m) {
   if (!m || !m->is_request()) return m;
   thread_local std::string out;

@@ -91,6 +91,8 @@ class http_modifier final : public message_filter {
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(drop_reason::count_)> dropped{};
   };
   const counters& stats() const noexcept { return stats_; }
+  // One line for --stats: "seen=… changed=… dropped=… (allow_method=…, …)".
+  std::string summary() const;
 
  private:
   struct header_rule {

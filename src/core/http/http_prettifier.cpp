@@ -222,6 +222,12 @@ http_prettifier::outcome http_prettifier::prettify(std::string_view payload,
   return outcome::changed;
 }
 
+std::string http_prettifier::summary() const {
+  auto get = [](const std::atomic<std::uint64_t>& a) { return std::to_string(a.load(std::memory_order_relaxed)); };
+  return "dechunked=" + get(stats_.dechunked) + " gunzipped=" + get(stats_.gunzipped) +
+         " bad_chunked=" + get(stats_.bad_chunked) + " bad_gzip=" + get(stats_.bad_gzip);
+}
+
 message_ptr http_prettifier::apply(message_ptr m) {
   if (!m) return m;
   std::string out;

@@ -47,6 +47,8 @@ class http_prettifier final : public message_filter {
     std::atomic<std::uint64_t> bad_gzip{0};     // passed unchanged (includes too large)
   };
   const counters& stats() const noexcept { return stats_; }
+  // One line for --stats: "dechunked=… gunzipped=… bad_chunked=… bad_gzip=…".
+  std::string summary() const;
 
  private:
   http_prettifier_options opt_;

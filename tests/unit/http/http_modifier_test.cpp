@@ -53,6 +53,7 @@ TEST_CASE("allow-method is exact and case-sensitive", "[unit][http]") {
   CHECK(m.rewrite("OPTIONS * HTTP/1.1\r\n\r\n", out, &why) == http_modifier::outcome::dropped);
   CHECK(why == drop_reason::method);
   CHECK(m.stats().dropped[static_cast<int>(drop_reason::method)] == 3);
+  CHECK(m.summary() == "seen=5 changed=0 dropped=3 (allow_method=3)");
 }
 
 TEST_CASE("set-header replaces the first match or inserts after the request line (gor tests)",

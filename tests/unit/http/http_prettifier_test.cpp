@@ -50,6 +50,7 @@ TEST_CASE("prettify de-chunks a chunked response (gor test)", "[unit][http]") {
   CHECK(pretty(p, in) ==
         "HTTP/1.1 200 OK\r\nContent-Length: 23\r\nServer: x\r\n\r\nWikipedia in\r\n\r\nchunks.");
   CHECK(p.stats().dechunked == 1);
+  CHECK(p.summary() == "dechunked=1 gunzipped=0 bad_chunked=0 bad_gzip=0");
 }
 
 TEST_CASE("prettify matches names and tokens case-insensitively", "[unit][http]") {
