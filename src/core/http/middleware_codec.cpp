@@ -92,7 +92,8 @@ std::string_view to_string(middleware_error e) noexcept {
 }
 
 void middleware_encode_append(std::string& out, const message& m) {
-  out.reserve(out.size() + 2 * m.record().size() + 1);
+  // No exact reserve here: callers batch many lines into one buffer, and resize() grows it
+  // geometrically where an exact reserve would copy it on every message.
   hex_encode_append(out, m.record());
   out.push_back('\n');
 }
