@@ -1,0 +1,66 @@
+// --output-http: replays recorded requests to an HTTP(S) target through a pool of keep-alive
+// connections, sending each request as recorded (only Host, and the target when the URL has a
+// path, change), and optionally emits the replayed responses (type 3) to the other outputs.
+#pragma once
+
+#include "core/options.hpp"
+
+#include <coreplay/plugin.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace coreplay {
+
+struct http_output_options {
+  // Workers (one connection each) kept even when idle; 0 means 1.
+  std::int64_t workers_min = 0;
+  // Most concurrent requests; 0 means unbounded, which coreplay caps at max_workers_cap.
+  std::int64_t workers = 0;
+  // Requests taken from the pipeline and waiting for a worker; when full, the output stops
+  // receiving, which is back-pressure on the inputs.
+  std::int64_t queue_len = 1000;
+  // An extra worker (above workers_min) idle this long closes its connection and stops.
+  std::chrono::nanoseconds worker_timeout{std::chrono::seconds(2)};
+  // Time limit for one whole exchange: connect, TLS, send, response, redirects. 0 means 5s.
+  std::chrono::nanoseconds timeout{std::chrono::seconds(5)};
+  // Redirects to follow; 0 returns the 3xx as is.
+  std::int64_t redirects = 0;
+  bool skip_verify = false;
+  bool track_response = false;
+  // Bytes of each response body kept in the type-3 message (headers are always kept whole).
+  // The whole response is always read, so the connection stays usable.
+  byte_size response_buffer{100u << 10};
+  // Accepted for gor compatibility; coreplay's counters are in --stats (plugin_stats).
+  bool stats = false;
+  std::int64_t stats_ms = 5000;
+  // Keep each request's Host header instead of setting the target's.
+  bool original_host = false;
+};
+
+// gor's flag names for the options above.
+option_group<http_output_options> http_output_option_group();
+
+class http_output : public sink {
+ public:
+  // Without `workers`, at most this many connections per output.
+  static constexpr std::int64_t max_workers_cap = 1000;
+
+  // Throws std::invalid_argument for a URL it cannot use.
+  http_output(std::string url, http_output_options options);
+  ~http_output() override;
+
+  asio::awaitable<void> run(message_reader in) override;
+  bool accepts(const message& m) const override { return m.is_request(); }
+  bool produces_feedback() const override { return options_.track_response; }
+
+  struct pool;  // implementation detail (http_output.cpp)
+
+ private:
+  std::string url_;
+  http_output_options options_;
+};
+
+}  // namespace coreplay
