@@ -1,0 +1,435 @@
+// The HTTP output against an in-process server: bytes on the wire, keep-alive, failures.
+#include "outputs/http/http_output.hpp"
+
+#include "support/http_test_server.hpp"
+
+#include <coreplay/pipeline.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+using namespace coreplay;
+using namespace std::chrono_literals;
+using coreplay::test::http_test_server;
+using coreplay::test::test_reply;
+
+namespace {
+
+class vector_source : public source {
+ public:
+  explicit vector_source(std::vector<message_ptr> msgs) : msgs_(std::move(msgs)) {}
+  asio::awaitable<void> run(message_writer out) override {
+    for (auto& m : msgs_) co_await out.send(m);
+  }
+
+ private:
+  std::vector<message_ptr> msgs_;
+};
+
+class collect_sink : public sink {
+ public:
+  explicit collect_sink(std::vector<message_ptr>& out) : out_(out) {}
+  asio::awaitable<void> run(message_reader in) override {
+    while (auto m = co_await in.receive()) out_.push_back(m);
+  }
+
+ private:
+  std::vector<message_ptr>& out_;
+};
+
+message_ptr request(std::string_view payload) {
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch()).count();
+  return message::make(message_type::request, make_message_id(), now, std::nullopt, payload);
+}
+
+std::vector<message_ptr> requests(std::string_view payload, int n) {
+  std::vector<message_ptr> v;
+  for (int i = 0; i < n; ++i) v.push_back(request(payload));
+  return v;
+}
+
+std::uint64_t counter(const plugin_stats& s, std::string_view name) {
+  for (auto& [k, v] : s.counters())
+    if (k == name) return v;
+  return 0;
+}
+
+struct run_result {
+  bool finished = false;
+  std::exception_ptr error;
+  std::chrono::milliseconds took{0};
+};
+
+// Runs the pipeline on `io` until it completes or `limit` passes (the servers keep `io` busy,
+// so run_for alone would always take the whole limit).
+run_result run_pipeline(asio::io_context& io, pipeline& p, std::chrono::milliseconds limit = 10s) {
+  run_result r;
+  auto start = std::chrono::steady_clock::now();
+  p.async_run([&](std::exception_ptr e) {
+    r.finished = true;
+    r.error = e;
+  });
+  while (!r.finished && std::chrono::steady_clock::now() - start < limit) io.run_one_for(50ms);
+  r.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  return r;
+}
+
+struct fixture {
+  asio::io_context io;
+  pipeline p{io.get_executor()};
+  plugin_stats* out = nullptr;
+
+  void add(std::vector<message_ptr> msgs, std::string url, http_output_options o = {}) {
+    p.add_source("test", std::make_unique<vector_source>(std::move(msgs)));
+    out = &p.add_sink("http", std::make_unique<http_output>(std::move(url), o));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("http output sends requests byte-exact with the Host rewritten", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  const std::string recorded =
+      "POST /orig?q=1 HTTP/1.1\r\nX-B: 1\r\nhost: original.example\r\nx-a: 2\r\nX-B: 3\r\n"
+      "content-length: 5\r\n\r\nhello";
+  bool original = GENERATE(false, true);
+  http_output_options o;
+  o.original_host = original;
+  f.add({request(recorded)}, server.url(), o);
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK_FALSE(r.error);
+  REQUIRE(server.requests.size() == 1);
+  std::string expected = recorded;
+  if (!original) expected.replace(expected.find("original.example"), 16, server.authority());
+  CHECK(server.requests[0] == expected);
+  CHECK(counter(*f.out, "sent") == 1);
+  CHECK(counter(*f.out, "status_2xx") == 1);
+}
+
+TEST_CASE("http output with a path in the URL sends every request to it", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  f.add({request("GET /a/b?c HTTP/1.1\r\nHost: x\r\n\r\n"), request("GET http://x/z HTTP/1.1\r\nHost: x\r\n\r\n")},
+        server.url("/fixed/path?k=v"));
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  REQUIRE(server.requests.size() == 2);
+  for (auto& req : server.requests) CHECK(req.rfind("GET /fixed/path?k=v HTTP/1.1\r\n", 0) == 0);
+}
+
+TEST_CASE("http output converts an absolute-form target to origin form", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  f.add({request("GET http://x/z?y HTTP/1.1\r\nHost: x\r\n\r\n")}, server.url());
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  REQUIRE(server.requests.size() == 1);
+  CHECK(server.requests[0] == "GET /z?y HTTP/1.1\r\nHost: " + server.authority() + "\r\n\r\n");
+}
+
+TEST_CASE("http output reuses one keep-alive connection with one worker", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  http_output_options o;
+  o.workers_min = 1;
+  o.workers = 1;
+  f.add(requests("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 100), server.url(), o);
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(server.requests.size() == 100);
+  CHECK(server.connections == 1);
+  CHECK(counter(*f.out, "status_2xx") == 100);
+  CHECK(counter(*f.out, "connections") == 1);
+}
+
+TEST_CASE("http output passes a chunked request body unchanged", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  const std::string recorded =
+      "POST /up HTTP/1.1\r\nHost: " + server.authority() +
+      "\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nWiki\r\n5\r\npedia\r\n0\r\nTrailer: v\r\n\r\n";
+  f.add({request(recorded)}, server.url());
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  REQUIRE(server.requests.size() == 1);
+  CHECK(server.requests[0] == recorded);
+}
+
+TEST_CASE("http output skips broken requests and CONNECT without sending them", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  f.add({request("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nshort"), request("not http at all"),
+         request("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"),
+         request("GET /ok HTTP/1.1\r\n\r\n")},
+        server.url());
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  REQUIRE(server.requests.size() == 1);
+  CHECK(server.requests[0] == "GET /ok HTTP/1.1\r\nHost: " + server.authority() + "\r\n\r\n");
+  CHECK(counter(*f.out, "errors_request") == 2);
+  CHECK(counter(*f.out, "skipped_connect") == 1);
+  CHECK(f.out->errors == 2);
+}
+
+TEST_CASE("http output times out slow responses and counts them", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  server.handler = [](const std::string&) {
+    test_reply r;
+    r.delay = 3s;
+    return r;
+  };
+  http_output_options o;
+  o.timeout = 200ms;
+  o.workers = 2;
+  f.add(requests("GET / HTTP/1.1\r\n\r\n", 4), server.url(), o);
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(r.took < 2500ms);
+  CHECK(counter(*f.out, "errors_timeout") == 4);
+  CHECK(counter(*f.out, "status_2xx") == 0);
+}
+
+TEST_CASE("http output counts a refused connection and does not hang", "[unit][http_output]") {
+  fixture f;
+  unsigned short port;
+  {
+    asio::ip::tcp::acceptor a(f.io, {asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }  // closed: nothing listens there now
+  f.add(requests("GET / HTTP/1.1\r\n\r\n", 3), "http://127.0.0.1:" + std::to_string(port));
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(r.took < 2s);
+  CHECK(counter(*f.out, "errors_connect") == 3);
+  CHECK(f.out->errors == 3);
+}
+
+TEST_CASE("http output counts resets and closes mid-response", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  int n = 0;
+  server.handler = [&](const std::string&) {
+    test_reply r;
+    if (++n % 2) r.drop = true;  // close without answering
+    else {
+      r.bytes = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part";  // then close
+      r.close_after = true;
+    }
+    return r;
+  };
+  http_output_options o;
+  o.workers = 1;
+  f.add(requests("GET / HTTP/1.1\r\n\r\n", 4), server.url(), o);
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(counter(*f.out, "errors_reset") == 4);
+}
+
+TEST_CASE("http output retries once on a stale keep-alive connection", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  server.handler = [](const std::string&) {
+    test_reply r;  // keep-alive announced, but the server closes right after answering
+    r.close_after = true;
+    return r;
+  };
+  http_output_options o;
+  o.workers = 1;
+  f.add(requests("GET / HTTP/1.1\r\n\r\n", 5), server.url(), o);
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(counter(*f.out, "status_2xx") == 5);
+  CHECK(f.out->errors == 0);
+  CHECK(server.requests.size() == 5);
+}
+
+TEST_CASE("http output follows redirects up to the limit", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  server.handler = [](const std::string& req) {
+    test_reply r;
+    if (req.rfind("GET /r1 ", 0) == 0) r.bytes = "HTTP/1.1 302 Found\r\nLocation: /r2\r\nContent-Length: 0\r\n\r\n";
+    else if (req.rfind("GET /r2 ", 0) == 0) r.bytes = "HTTP/1.1 301 Moved\r\nLocation: /r3\r\nContent-Length: 0\r\n\r\n";
+    return r;
+  };
+  std::int64_t limit = GENERATE(0, 1, 5);
+  http_output_options o;
+  o.redirects = limit;
+  f.add({request("GET /r1 HTTP/1.1\r\nHost: x\r\nX-Keep: 1\r\n\r\n")}, server.url(), o);
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(server.requests.size() == static_cast<std::size_t>(std::min<std::int64_t>(limit, 2) + 1));
+  CHECK(counter(*f.out, "redirects") == static_cast<std::uint64_t>(std::min<std::int64_t>(limit, 2)));
+  if (limit >= 2) {
+    CHECK(counter(*f.out, "status_2xx") == 1);
+    CHECK(server.requests.back() == "GET /r3 HTTP/1.1\r\nHost: " + server.authority() + "\r\nX-Keep: 1\r\n\r\n");
+  } else {
+    CHECK(counter(*f.out, "status_3xx") == 1);
+  }
+}
+
+TEST_CASE("http output speaks TLS to a self-signed server with skip-verify", "[unit][http_output]") {
+  fixture f;
+  auto tls = coreplay::test::make_self_signed_server_context();
+  http_test_server server(f.io, tls.get());
+  bool skip = GENERATE(true, false);
+  http_output_options o;
+  o.skip_verify = skip;
+  f.add({request("POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"), request("GET / HTTP/1.1\r\n\r\n")}, server.url(),
+        o);
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  if (skip) {
+    REQUIRE(server.requests.size() == 2);
+    CHECK(server.requests[0] == "POST / HTTP/1.1\r\nHost: " + server.authority() + "\r\nContent-Length: 2\r\n\r\nhi");
+    CHECK(counter(*f.out, "status_2xx") == 2);
+  } else {
+    CHECK(server.requests.empty());
+    CHECK(counter(*f.out, "errors_tls") == 2);
+  }
+}
+
+TEST_CASE("http output tracks responses as type-3 messages for other outputs", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  const std::string response = "HTTP/1.1 201 Created\r\nX-Odd-Case: v\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "3\r\nabc\r\n0\r\n\r\n";
+  server.handler = [&](const std::string&) {
+    test_reply r;
+    r.bytes = response;
+    return r;
+  };
+  std::vector<message_ptr> got;
+  auto reqs = requests("GET / HTTP/1.1\r\n\r\n", 3);
+  http_output_options o;
+  o.track_response = true;
+  f.add(reqs, server.url(), o);
+  f.p.add_sink("collect", std::make_unique<collect_sink>(got));
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK_FALSE(r.error);
+  std::vector<message_ptr> replayed;
+  for (auto& m : got)
+    if (m->type() == message_type::replayed_response) replayed.push_back(m);
+  REQUIRE(replayed.size() == 3);
+  for (auto& m : replayed) {
+    CHECK(m->payload() == response);
+    REQUIRE(m->latency_ns());
+    CHECK(*m->latency_ns() > 0);
+    bool matched = false;
+    for (auto& q : reqs) matched = matched || (q->id() == m->id() && m->timestamp_ns() >= q->timestamp_ns());
+    CHECK(matched);
+  }
+}
+
+TEST_CASE("http output keeps at most response-buffer body bytes", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+  server.handler = [&](const std::string&) {
+    test_reply r;
+    r.bytes = head + std::string(1000, 'x');
+    return r;
+  };
+  std::vector<message_ptr> got;
+  http_output_options o;
+  o.track_response = true;
+  o.workers = 1;
+  o.response_buffer = byte_size{10};
+  f.add(requests("GET / HTTP/1.1\r\n\r\n", 2), server.url(), o);
+  f.p.add_sink("collect", std::make_unique<collect_sink>(got));
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  std::size_t n = 0;
+  for (auto& m : got)
+    if (m->type() == message_type::replayed_response) {
+      ++n;
+      CHECK(m->payload() == head + std::string(10, 'x'));
+    }
+  CHECK(n == 2);
+  CHECK(server.connections == 1);  // the rest of each body was read, so the connection stayed usable
+}
+
+TEST_CASE("http output handles HEAD, interim 1xx and close-delimited responses", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  server.handler = [](const std::string& req) {
+    test_reply r;
+    if (req.rfind("HEAD", 0) == 0) {
+      r.bytes = "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n";
+    } else if (req.rfind("POST", 0) == 0) {
+      r.bytes = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+    } else {
+      r.bytes = "HTTP/1.0 200 OK\r\n\r\nuntil the end";
+      r.close_after = true;
+    }
+    return r;
+  };
+  std::vector<message_ptr> got;
+  http_output_options o;
+  o.track_response = true;
+  o.workers = 1;
+  f.add({request("HEAD / HTTP/1.1\r\n\r\n"),
+         request("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx"),
+         request("GET / HTTP/1.1\r\n\r\n")},
+        server.url(), o);
+  f.p.add_sink("collect", std::make_unique<collect_sink>(got));
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(f.out->errors == 0);
+  CHECK(counter(*f.out, "status_2xx") == 3);
+  std::vector<std::string> payloads;
+  for (auto& m : got)
+    if (m->type() == message_type::replayed_response) payloads.emplace_back(m->payload());
+  CHECK(payloads == std::vector<std::string>{"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n",
+                                             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+                                             "HTTP/1.0 200 OK\r\n\r\nuntil the end"});
+  CHECK(server.connections == 1);
+}
+
+TEST_CASE("http output scales workers between min and max", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  server.handler = [](const std::string&) {
+    test_reply r;
+    r.delay = 100ms;
+    return r;
+  };
+  http_output_options o;
+  o.workers_min = 1;
+  o.workers = 4;
+  f.add(requests("GET / HTTP/1.1\r\n\r\n", 12), server.url(), o);
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(counter(*f.out, "status_2xx") == 12);
+  CHECK(server.connections > 1);
+  CHECK(server.connections <= 4);
+  CHECK(r.took < 1000ms);  // 12 × 100 ms over 4 workers
+  CHECK(f.out->detail().find("p50=") != std::string::npos);
+}
+
+TEST_CASE("http output ends quickly when the pipeline is aborted", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  server.handler = [](const std::string&) {
+    test_reply r;
+    r.delay = 10s;
+    return r;
+  };
+  http_output_options o;
+  o.timeout = 30s;
+  f.add(requests("GET / HTTP/1.1\r\n\r\n", 5), server.url(), o);
+  asio::steady_timer t(f.io, 200ms);
+  t.async_wait([&](boost::system::error_code) { f.p.abort(); });
+  auto r = run_pipeline(f.io, f.p, 5s);
+  REQUIRE(r.finished);
+  CHECK(r.took < 1500ms);
+  CHECK(counter(*f.out, "abandoned") == 5);
+}
