@@ -124,6 +124,7 @@ struct outcome {
   int status = 0;
   std::string location;
   bool got_response_bytes = false;
+  bool written = false;  // the request went out whole
 };
 
 std::int64_t wall_ns() {
@@ -179,6 +180,7 @@ struct http_output::pool {
   bool wake_one();
   void wake_all();
   void arm_watchdog();
+  void arm_gor_stats();
   void count_failure(const outcome& r);
 
   asio::any_io_executor ex;
@@ -206,7 +208,13 @@ struct http_output::pool {
   bool stalled = false;
   detail::bell space_bell;
   detail::bell done_bell;
+  // Timer callbacks hold a weak reference: a callback already queued when the pool ends
+  // finds it expired and touches nothing.
+  std::shared_ptr<int> life = std::make_shared<int>(0);
   asio::steady_timer watchdog;
+  // gor's --output-http-stats line: queue length sampled at every request taken.
+  asio::steady_timer gor_stats_timer;
+  std::uint64_t q_latest = 0, q_sum = 0, q_max = 0, q_count = 0;
 
   // Counters, created before the hot path.
   std::atomic<std::uint64_t>& sent;
@@ -285,6 +293,7 @@ http_output::pool::pool(const asio::any_io_executor& e, message_reader r, const 
       space_bell(e),
       done_bell(e),
       watchdog(e),
+      gor_stats_timer(e),
       sent(r.stats().counter("sent")),
       status_2xx(r.stats().counter("status_2xx")),
       status_3xx(r.stats().counter("status_3xx")),
@@ -314,6 +323,20 @@ http_output::pool::pool(const asio::any_io_executor& e, message_reader r, const 
 
 // --- the pool ---------------------------------------------------------------------------------
 
+// Prints gor's `output_http:latest,mean,max,count,count/second,workers` every stats_ms.
+void http_output::pool::arm_gor_stats() {
+  auto period = std::chrono::milliseconds(std::max<std::int64_t>(100, opts.stats_ms));
+  gor_stats_timer.expires_after(period);
+  gor_stats_timer.async_wait([this, period, alive = std::weak_ptr<int>(life)](error_code ec) {
+    if (ec || alive.expired()) return;  // cancelled, or the pool is gone
+    auto mean = q_count ? q_sum / q_count : 0;
+    auto per_second = q_count * 1000 / static_cast<std::uint64_t>(period.count());
+    log::at(0, "output_http:", q_latest, ",", mean, ",", q_max, ",", q_count, ",", per_second, ",", workers.size());
+    q_latest = q_sum = q_max = q_count = 0;
+    arm_gor_stats();
+  });
+}
+
 void http_output::pool::spawn_worker() {
   auto w = std::make_shared<worker>(*this);
   workers.push_back(w);
@@ -338,12 +361,20 @@ void http_output::pool::wake_all() {
 
 asio::awaitable<void> http_output::pool::feed() {
   for (std::size_t i = 0; i < min_workers; ++i) spawn_worker();
+  if (opts.stats) {
+    log::at(0, "output_http:latest,mean,max,count,count/second,gcount");
+    arm_gor_stats();
+  }
   for (;;) {
     while (queue.size() >= queue_cap) co_await space_bell.wait();
     message_ptr m;
     if (!in.try_receive(m)) m = co_await in.receive();
     if (!m) break;
     queue.push_back(std::move(m));
+    q_latest = queue.size();
+    q_sum += q_latest;
+    q_max = std::max(q_max, q_latest);
+    ++q_count;
     live.queued.store(static_cast<std::int64_t>(queue.size()), std::memory_order_relaxed);
     // More waiting than idle workers: grow, up to the maximum.
     if (!wake_one() && workers.size() < max_workers) spawn_worker();
@@ -353,8 +384,8 @@ asio::awaitable<void> http_output::pool::feed() {
 // Without progress for this long, what is left is abandoned.
 void http_output::pool::arm_watchdog() {
   watchdog.expires_after(timeout * (std::max<std::int64_t>(0, opts.redirects) + 2) + std::chrono::seconds(1));
-  watchdog.async_wait([this](error_code ec) {
-    if (ec) return;  // cancelled, maybe with the pool gone: touch nothing
+  watchdog.async_wait([this, alive = std::weak_ptr<int>(life)](error_code ec) {
+    if (ec || alive.expired()) return;  // cancelled, or the pool is gone
     if (completed == watched) {
       stalled = true;
       done_bell.ring();
@@ -367,6 +398,7 @@ void http_output::pool::arm_watchdog() {
 
 asio::awaitable<void> http_output::pool::finish(bool aborted) {
   closing = true;
+  gor_stats_timer.cancel();
   if (!aborted) {
     // End of stream: the queue still drains; idle workers wake to see it.
     wake_all();
@@ -488,6 +520,7 @@ asio::awaitable<void> http_output::pool::exchange(worker& w, const message_ptr& 
   const auto sent_wall = wall_ns();
   const auto t0 = std::chrono::steady_clock::now();
   auto r = co_await round_trip(w, w.conn, target, head, keep_bytes);
+  if (r.written) sent.fetch_add(1, std::memory_order_relaxed);
   origin at = target;
   for (std::int64_t hop = 0; r.fail == failure::none && hop < opts.redirects && is_redirect(r.status) &&
                              !r.location.empty() && !aborting;
@@ -519,6 +552,17 @@ asio::awaitable<void> http_output::pool::exchange(worker& w, const message_ptr& 
 asio::awaitable<failure> http_output::pool::connect(worker& w, std::unique_ptr<connection>& slot, const origin& to,
                                                     error_code& ec) {
   if (slot) slot->close();
+  if (to.tls && !tls_ctx) {
+    // Made on first use: creating an OpenSSL context costs tens of milliseconds.
+    tls_ctx.emplace(ssl::context::tls_client);
+    if (opts.skip_verify) {
+      tls_ctx->set_verify_mode(ssl::verify_none);
+    } else {
+      error_code ignored;
+      tls_ctx->set_default_verify_paths(ignored);
+      tls_ctx->set_verify_mode(ssl::verify_peer);
+    }
+  }
   slot = std::make_unique<connection>(ex, to.tls ? &*tls_ctx : nullptr, to);
   auto& c = *slot;
   const bool is_target = to == target;
@@ -616,7 +660,7 @@ asio::awaitable<outcome> http_output::pool::round_trip(worker& w, std::unique_pt
       r.ec = wec;
       co_return r;
     }
-    if (attempt == 0) sent.fetch_add(1, std::memory_order_relaxed);
+    r.written = true;
 
     // Receive: interim 1xx responses, then the final one, all kept in w.response.
     w.response.clear();
@@ -737,7 +781,6 @@ asio::awaitable<outcome> http_output::pool::redirect(worker& w, const message_pt
     co_return outcome{};  // relative references: rare, not followed
   }
   if (auto hash = path.find('#'); hash != std::string::npos) path.resize(hash);
-  if (next.tls && !tls_ctx) co_return outcome{};
 
   // The method and body, as browsers and Go's client do: 303, and 301/302 after a POST, become
   // GET without a body; 307/308 repeat the request.
@@ -803,16 +846,6 @@ asio::awaitable<void> http_output::run(message_reader in) {
   };
   auto ex = co_await asio::this_coro::executor;
   pool p(ex, in, options_, url, *live);
-  // TLS context for the target, and for redirects that lead to https.
-  p.tls_ctx.emplace(ssl::context::tls_client);
-  if (options_.skip_verify) {
-    p.tls_ctx->set_verify_mode(ssl::verify_none);
-  } else {
-    error_code ignored;
-    p.tls_ctx->set_default_verify_paths(ignored);
-    p.tls_ctx->set_verify_mode(ssl::verify_peer);
-  }
-
   std::exception_ptr err;
   try {
     co_await p.feed();

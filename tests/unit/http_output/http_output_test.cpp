@@ -248,6 +248,9 @@ TEST_CASE("http output retries once on a stale keep-alive connection", "[unit][h
   CHECK(counter(*f.out, "status_2xx") == 5);
   CHECK(f.out->errors == 0);
   CHECK(server.requests.size() == 5);
+  CHECK(server.connections == 5);
+  CHECK(counter(*f.out, "retries") == 4);
+  CHECK(counter(*f.out, "sent") == 5);
 }
 
 TEST_CASE("http output follows redirects up to the limit", "[unit][http_output]") {
