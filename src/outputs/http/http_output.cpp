@@ -240,23 +240,35 @@ struct worker : std::enable_shared_from_this<worker> {
   explicit worker(http_output::pool& p)
       : owner(p), wake(p.ex), deadline(p.ex), resolver(p.ex) {}
 
-  // The deadline of the whole exchange: when it fires, the connections close and whatever
-  // the worker awaits fails at once.
+  // The deadline of the whole exchange: when it passes, the connections close and whatever
+  // the worker awaits fails at once. Arming only stores a time: the timer, when it fires,
+  // moves itself to the current deadline, so a busy worker costs no timer syscall per request.
   void arm(std::chrono::nanoseconds d) {
-    ++generation;
     timed_out = false;
-    deadline.expires_after(d);
-    deadline.async_wait([weak = weak_from_this(), g = generation](error_code ec) {
-      if (ec) return;
+    in_exchange = true;
+    deadline_at = std::chrono::steady_clock::now() + d;
+    if (!watching) watch(deadline_at);
+  }
+  void disarm() { in_exchange = false; }
+  void stop_watch() {
+    in_exchange = false;
+    deadline.cancel();
+  }
+  void watch(std::chrono::steady_clock::time_point at) {
+    watching = true;
+    deadline.expires_at(at);
+    deadline.async_wait([weak = weak_from_this()](error_code ec) {
       auto w = weak.lock();
-      if (!w || w->generation != g) return;
+      if (!w) return;
+      w->watching = false;
+      if (ec || !w->in_exchange) return;
+      if (std::chrono::steady_clock::now() < w->deadline_at) {
+        w->watch(w->deadline_at);  // a later exchange: wait for its deadline
+        return;
+      }
       w->timed_out = true;
       w->close_connections();
     });
-  }
-  void disarm() {
-    ++generation;
-    deadline.cancel();
   }
   void close_connections() {
     if (conn) conn->close();
@@ -268,7 +280,9 @@ struct worker : std::enable_shared_from_this<worker> {
   asio::steady_timer wake;
   bool woken = false;
   asio::steady_timer deadline;
-  std::uint64_t generation = 0;
+  std::chrono::steady_clock::time_point deadline_at;
+  bool watching = false;     // a wait on `deadline` is pending
+  bool in_exchange = false;
   bool timed_out = false;
   tcp::resolver resolver;
   std::unique_ptr<connection> conn;    // to the output's target
@@ -438,7 +452,7 @@ asio::awaitable<void> http_output::pool::run_worker(std::shared_ptr<worker> w) {
     in.stats().errors.fetch_add(1, std::memory_order_relaxed);
     log::at(1, "output-http ", url.authority, ": worker failed: ", e.what());
   }
-  w->disarm();
+  w->stop_watch();
   w->close_connections();
   if (auto it = std::find(idle.begin(), idle.end(), w.get()); it != idle.end()) idle.erase(it);
   std::erase(workers, w);

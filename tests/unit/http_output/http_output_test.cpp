@@ -436,3 +436,143 @@ TEST_CASE("http output ends quickly when the pipeline is aborted", "[unit][http_
   CHECK(r.took < 1500ms);
   CHECK(counter(*f.out, "abandoned") == 5);
 }
+
+namespace {
+
+// Sends a burst, pauses, calls `probe`, then sends the rest.
+class paused_source : public source {
+ public:
+  paused_source(std::vector<message_ptr> first, std::chrono::milliseconds pause, std::function<void()> probe,
+                std::vector<message_ptr> rest)
+      : first_(std::move(first)), pause_(pause), probe_(std::move(probe)), rest_(std::move(rest)) {}
+  asio::awaitable<void> run(message_writer out) override {
+    for (auto& m : first_) co_await out.send(m);
+    asio::steady_timer t(out.get_executor(), pause_);
+    co_await t.async_wait(asio::use_awaitable);
+    probe_();
+    for (auto& m : rest_) co_await out.send(m);
+  }
+
+ private:
+  std::vector<message_ptr> first_;
+  std::chrono::milliseconds pause_;
+  std::function<void()> probe_;
+  std::vector<message_ptr> rest_;
+};
+
+}  // namespace
+
+TEST_CASE("http output counts a response it cannot parse", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  server.handler = [](const std::string&) {
+    test_reply r;
+    r.bytes = "NOT HTTP AT ALL\r\n\r\n";
+    return r;
+  };
+  f.add(requests("GET / HTTP/1.1\r\n\r\n", 2), server.url());
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(counter(*f.out, "errors_parse") == 2);
+  CHECK(f.out->errors == 2);
+}
+
+TEST_CASE("http output follows a redirect to another origin, turning a POST into a GET on 303",
+          "[unit][http_output]") {
+  fixture f;
+  http_test_server a(f.io);
+  http_test_server b(f.io);
+  a.handler = [&](const std::string&) {
+    test_reply r;
+    r.bytes = "HTTP/1.1 303 See Other\r\nLocation: " + b.url("/there?x=1") + "\r\nContent-Length: 0\r\n\r\n";
+    return r;
+  };
+  http_output_options o;
+  o.redirects = 3;
+  f.add({request("POST /form HTTP/1.1\r\nHost: x\r\nCookie: secret\r\nAccept: */*\r\n"
+                 "Content-Type: text/plain\r\nContent-Length: 4\r\n\r\nbody")},
+        a.url(), o);
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  REQUIRE(a.requests.size() == 1);
+  REQUIRE(b.requests.size() == 1);
+  CHECK(b.requests[0] == "GET /there?x=1 HTTP/1.1\r\nHost: " + b.authority() + "\r\nAccept: */*\r\n\r\n");
+  CHECK(counter(*f.out, "status_2xx") == 1);
+  CHECK(counter(*f.out, "redirects") == 1);
+}
+
+TEST_CASE("http output stops extra workers after the worker timeout", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  server.handler = [](const std::string&) {
+    test_reply r;
+    r.delay = 50ms;
+    return r;
+  };
+  http_output_options o;
+  o.workers_min = 1;
+  o.workers = 4;
+  o.worker_timeout = 100ms;
+  std::string detail;
+  plugin_stats* stats = nullptr;
+  f.p.add_source("test", std::make_unique<paused_source>(
+                             requests("GET / HTTP/1.1\r\n\r\n", 8), 600ms, [&] { detail = stats->detail(); },
+                             requests("GET / HTTP/1.1\r\n\r\n", 1)));
+  stats = &f.p.add_sink("http", std::make_unique<http_output>(server.url(), o));
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(counter(*stats, "status_2xx") == 9);
+  CHECK(server.connections > 1);
+  CHECK(detail.rfind("workers=1 idle=1 queued=0", 0) == 0);
+}
+
+TEST_CASE("http output applies back-pressure with a full queue instead of dropping", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  std::size_t max_seen = 0;
+  plugin_stats* stats = nullptr;
+  server.handler = [&](const std::string&) {
+    auto d = stats->detail();
+    auto q = std::stoul(d.substr(d.find("queued=") + 7));
+    max_seen = std::max<std::size_t>(max_seen, q);
+    test_reply r;
+    r.delay = 5ms;
+    return r;
+  };
+  http_output_options o;
+  o.workers = 1;
+  o.queue_len = 3;
+  f.p.add_source("test", std::make_unique<vector_source>(requests("GET / HTTP/1.1\r\n\r\n", 40)));
+  stats = &f.p.add_sink("http", std::make_unique<http_output>(server.url(), o), {}, 1);
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(counter(*stats, "status_2xx") == 40);
+  CHECK(stats->drops == 0);
+  CHECK(max_seen <= 3);
+  CHECK(max_seen >= 2);
+}
+
+TEST_CASE("http output rejects a URL it cannot use when built", "[unit][http_output]") {
+  CHECK_THROWS_AS(http_output("ftp://x", {}), std::invalid_argument);
+  CHECK_NOTHROW(http_output("localhost:8080", {}));
+  http_output_options o;
+  o.track_response = true;
+  http_output out("http://x", o);
+  CHECK(out.produces_feedback());
+  CHECK(out.accepts(*request("GET / HTTP/1.1\r\n\r\n")));
+  CHECK_FALSE(out.accepts(*message::make(message_type::response, "ab", 1, std::nullopt, "HTTP/1.1 200 OK\r\n\r\n")));
+}
+
+TEST_CASE("http output option group binds gor's flag names", "[unit][http_output]") {
+  raw_options raw;
+  raw.add("output-http-workers", "7", "--output-http-workers");
+  raw.add("output-http-timeout", "250ms", "--output-http-timeout");
+  raw.add("output-http-response-buffer", "1kb", "--output-http-response-buffer");
+  raw.add("http-original-host", "true", "--http-original-host");
+  auto o = http_output_option_group().parse(raw);
+  CHECK(o.workers == 7);
+  CHECK(o.timeout == 250ms);
+  CHECK(o.response_buffer.bytes == 1024);
+  CHECK(o.original_host);
+  CHECK(o.queue_len == 1000);
+}
