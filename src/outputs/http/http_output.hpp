@@ -43,6 +43,10 @@ struct http_output_options {
 // gor's flag names for the options above.
 option_group<http_output_options> http_output_option_group();
 
+class registry;
+// Adds --output-http and its options (all but --output-http-elasticsearch) to `r`.
+void add_http_output(registry& r);
+
 class http_output : public sink {
  public:
   // Without `workers`, at most this many connections per output.

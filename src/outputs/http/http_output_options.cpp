@@ -1,5 +1,7 @@
 #include "outputs/http/http_output.hpp"
 
+#include "core/registry.hpp"
+
 namespace coreplay {
 
 option_group<http_output_options> http_output_option_group() {
@@ -21,6 +23,14 @@ option_group<http_output_options> http_output_option_group() {
       .add("output-http-stats-ms", &o::stats_ms, "HTTP output report period in milliseconds")
       .add("http-original-host", &o::original_host, "Keep the captured Host header");
   return g;
+}
+
+void add_http_output(registry& r) {
+  r.add_output("output-http", "Replay requests to this URL ('http://staging|10' limits to 10 req/s)",
+               http_output_option_group(),
+               [](const std::string& url, const http_output_options& o, rate_limit&, std::size_t&) {
+                 return std::make_unique<http_output>(url, o);
+               });
 }
 
 }  // namespace coreplay

@@ -110,6 +110,7 @@ std::string_view to_string(request_defect d) noexcept {
   switch (d) {
     case request_defect::none: return "none";
     case request_defect::no_request_line: return "no request line";
+    case request_defect::unsupported_version: return "not HTTP/1.x";
     case request_defect::bad_header: return "malformed header line";
     case request_defect::truncated_header: return "headers not terminated";
     case request_defect::bad_content_length: return "bad Content-Length";
@@ -152,6 +153,7 @@ void frame_request(std::string_view p, framed_request& f) {
   if (!std::all_of(method.begin(), method.end(), is_token_char)) return fail(request_defect::no_request_line);
   auto version = line.substr(sp2 + 1);
   if (version.size() < 8 || version.substr(0, 5) != "HTTP/") return fail(request_defect::no_request_line);
+  if (version.substr(5, 2) != "1.") return fail(request_defect::unsupported_version);
   f.method = method;
   f.target = {sp1 + 1, sp2};
 

@@ -16,6 +16,7 @@ namespace coreplay::http_replay {
 enum class request_defect {
   none,
   no_request_line,        // no line ending, or not `METHOD SP target SP HTTP/x.y`
+  unsupported_version,    // not HTTP/1.x (e.g. the HTTP/2 preface `PRI * HTTP/2.0`)
   bad_header,             // a header line without a colon, or an empty name
   truncated_header,       // no blank line after the headers
   bad_content_length,     // not a number, or several that disagree

@@ -576,3 +576,22 @@ TEST_CASE("http output option group binds gor's flag names", "[unit][http_output
   CHECK(o.original_host);
   CHECK(o.queue_len == 1000);
 }
+
+#include "core/registry.hpp"
+
+TEST_CASE("add_http_output registers the flag and builds the sink", "[unit][http_output]") {
+  registry r;
+  add_http_output(r);
+  REQUIRE(r.find("output-http") != nullptr);
+  REQUIRE(r.find("output-http-track-response") != nullptr);
+  REQUIRE(r.find("http-original-host") != nullptr);
+  raw_options raw;
+  raw.add("output-http", "http://127.0.0.1:1|10", "--output-http");
+  raw.add("output-http-workers", "3", "--output-http-workers");
+  asio::io_context io;
+  pipeline p(io.get_executor());
+  r.build(p, raw);
+  auto stats = p.stats();
+  REQUIRE(stats.size() == 2);  // the sink and the emitter
+  CHECK(stats[0]->name() == "output-http(http://127.0.0.1:1)");
+}

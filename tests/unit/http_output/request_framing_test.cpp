@@ -51,6 +51,7 @@ TEST_CASE("frame_request rejects broken framing", "[unit][http_output]") {
   CHECK(frame_request("").defect == request_defect::no_request_line);
   CHECK(frame_request("garbage\r\n\r\n").defect == request_defect::no_request_line);
   CHECK(frame_request("GET / FTP/1.0\r\n\r\n").defect == request_defect::no_request_line);
+  CHECK(frame_request("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").defect == request_defect::unsupported_version);
   CHECK(frame_request("GET / HTTP/1.1\r\nHost: x\r\n").defect == request_defect::truncated_header);
   CHECK(frame_request("GET / HTTP/1.1\r\nno colon\r\n\r\n").defect == request_defect::bad_header);
   CHECK(frame_request("POST / HTTP/1.1\r\nContent-Length: x1\r\n\r\n").defect == request_defect::bad_content_length);
