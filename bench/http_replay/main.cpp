@@ -19,6 +19,7 @@
 #include <thread>
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,19 +74,35 @@ pid_t start_nginx(const std::string& dir, unsigned short port) {
   return pid;
 }
 
-double run_wrk(unsigned short port, int connections, int seconds) {
+double cpu_seconds(int who) {
+  rusage u{};
+  getrusage(who, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct wrk_result {
+  double rate = 0;
+  double requests = 0;
+  double cpu = 0;  // seconds of CPU wrk used
+};
+
+wrk_result run_wrk(unsigned short port, int connections, int seconds) {
   std::string cmd = "wrk -t1 -c" + std::to_string(connections) + " -d" + std::to_string(seconds) +
                     "s http://127.0.0.1:" + std::to_string(port) + "/ 2>&1";
+  wrk_result r;
+  const double before = cpu_seconds(RUSAGE_CHILDREN);
   FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return 0;
+  if (!p) return r;
   char line[512];
-  double rate = 0;
   while (fgets(line, sizeof line, p)) {
     std::string s(line);
-    if (auto at = s.find("Requests/sec:"); at != std::string::npos) rate = std::atof(s.c_str() + at + 13);
+    if (auto at = s.find("Requests/sec:"); at != std::string::npos) r.rate = std::atof(s.c_str() + at + 13);
+    if (auto at = s.find(" requests in "); at != std::string::npos) r.requests = std::atof(s.c_str());
   }
   pclose(p);
-  return rate;
+  r.cpu = cpu_seconds(RUSAGE_CHILDREN) - before;
+  return r;
 }
 
 }  // namespace
@@ -104,7 +121,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  double wrk_rate = run_wrk(port, connections, wrk_seconds);
+  auto wrk = run_wrk(port, connections, wrk_seconds);
+  const double wrk_rate = wrk.rate;
 
   asio::io_context io(1);
   pipeline p(io.get_executor());
@@ -118,11 +136,13 @@ int main(int argc, char** argv) {
   std::exception_ptr failure;
   bool done = false;
   auto start = std::chrono::steady_clock::now();
+  const double cpu_before = cpu_seconds(RUSAGE_SELF);
   p.async_run([&](std::exception_ptr e) {
     failure = e;
     done = true;
   });
   io.run();
+  const double cpu = cpu_seconds(RUSAGE_SELF) - cpu_before;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   kill(nginx, SIGTERM);
@@ -137,7 +157,10 @@ int main(int argc, char** argv) {
             << "wrk:      " << static_cast<long>(wrk_rate) << " req/s\n"
             << "coreplay: " << static_cast<long>(rate) << " req/s (" << secs << " s, " << ok << " x 2xx, "
             << stats.errors.load() << " errors; " << (stats.detail ? stats.detail() : "") << ")\n"
-            << "ratio coreplay/wrk: " << (wrk_rate > 0 ? rate / wrk_rate : 0) << "\n";
+            << "ratio coreplay/wrk: " << (wrk_rate > 0 ? rate / wrk_rate : 0) << "\n"
+            // CPU per request is steadier than rates on a shared machine.
+            << "cpu per request: wrk " << (wrk.requests > 0 ? wrk.cpu / wrk.requests * 1e6 : 0) << " us, coreplay "
+            << cpu / static_cast<double>(n) * 1e6 << " us\n";
   if (!done || failure || ok != static_cast<std::uint64_t>(n)) {
     std::cerr << "FAILED: not every request got a 2xx\n";
     return 1;

@@ -207,6 +207,7 @@ struct http_output::pool {
   bool aborting = false;
   bool stalled = false;
   detail::bell space_bell;
+  bool feed_waiting = false;
   detail::bell done_bell;
   // Timer callbacks hold a weak reference: a callback already queued when the pool ends
   // finds it expired and touches nothing.
@@ -380,7 +381,10 @@ asio::awaitable<void> http_output::pool::feed() {
     arm_gor_stats();
   }
   for (;;) {
-    while (queue.size() >= queue_cap) co_await space_bell.wait();
+    while (queue.size() >= queue_cap) {
+      feed_waiting = true;
+      co_await space_bell.wait();
+    }
     message_ptr m;
     if (!in.try_receive(m)) m = co_await in.receive();
     if (!m) break;
@@ -465,11 +469,15 @@ asio::awaitable<void> http_output::pool::serve(worker& w) {
   for (;;) {
     if (aborting) co_return;
     if (!queue.empty()) {
-      const bool was_full = queue.size() >= queue_cap;
       auto m = std::move(queue.front());
       queue.pop_front();
       live.queued.store(static_cast<std::int64_t>(queue.size()), std::memory_order_relaxed);
-      if (was_full) space_bell.ring();
+      // Wake the feeder only once the queue is half empty: it then refills in one go instead
+      // of one wake-up per request.
+      if (feed_waiting && queue.size() <= queue_cap / 2) {
+        feed_waiting = false;
+        space_bell.ring();
+      }
       ++in_flight;
       co_await exchange(w, m);
       --in_flight;
