@@ -1,6 +1,28 @@
 // --output-http: replays recorded requests to an HTTP(S) target through a pool of keep-alive
 // connections, sending each request as recorded (only Host, and the target when the URL has a
 // path, change), and optionally emits the replayed responses (type 3) to the other outputs.
+//
+// What goes out: the recorded bytes up to the end of the first request in the payload (framed
+// by Content-Length or chunked; bytes after it are not sent). Header order, case, duplicates and
+// body are untouched. Host values become the URL's host[:port] unless original_host (a missing
+// Host is added). A URL with a path or query replaces every request-target (gor #862); else an
+// absolute-form target goes out in origin form. With a path, URL userinfo becomes a Basic
+// Authorization header when the request has none (as gor). Requests whose framing is broken or
+// that are not HTTP/1.x count as errors_request; CONNECT counts as skipped_connect.
+//
+// Where gor differs, on purpose: responses are read whole so connections are reused (gor closes
+// them); type-3 payloads are the response bytes as received, the body cut at response_buffer
+// (gor re-serializes with Go's header formatting and de-chunking); workers = 0 means at most
+// max_workers_cap, not unbounded; timeouts below 100 ms are honoured (gor makes them 1 s).
+// A request on a reused connection that the server closed before any response byte is sent
+// once more on a new connection (counted in `retries`).
+//
+// Counters (plugin_stats): sent, status_2xx/3xx/4xx/5xx/other, errors_connect, errors_timeout,
+// errors_reset, errors_tls, errors_parse (response), errors_request, skipped_connect, retries,
+// redirects, connections, abandoned; `detail` gives workers, idle, queued and latency
+// percentiles. With stats (--output-http-stats), gor's `output_http:` line is also logged.
+//
+// Runs on the pipeline's executor, which must be single-threaded (as the pipeline itself).
 #pragma once
 
 #include "core/options.hpp"
