@@ -595,3 +595,65 @@ TEST_CASE("add_http_output registers the flag and builds the sink", "[unit][http
   REQUIRE(stats.size() == 2);  // the sink and the emitter
   CHECK(stats[0]->name() == "output-http(http://127.0.0.1:1)");
 }
+
+TEST_CASE("http output gives up draining when the pipeline's drain deadline passes", "[unit][http_output]") {
+  asio::io_context io;
+  http_test_server server(io);
+  server.handler = [](const std::string&) {
+    test_reply r;
+    r.delay = 10s;
+    return r;
+  };
+  pipeline_options po;
+  po.drain_timeout = 300ms;
+  pipeline p(io.get_executor(), po);
+  // The source never ends by itself: stop() ends it, then the output drains until the deadline.
+  p.add_source("test", std::make_unique<paused_source>(requests("GET / HTTP/1.1\r\n\r\n", 3), 1h, [] {},
+                                                       std::vector<message_ptr>{}));
+  http_output_options o;
+  o.timeout = 30s;
+  auto& st = p.add_sink("http", std::make_unique<http_output>(server.url(), o));
+  asio::steady_timer t(io, 100ms);
+  t.async_wait([&](boost::system::error_code) { p.stop(); });
+  auto r = run_pipeline(io, p, 5s);
+  REQUIRE(r.finished);
+  CHECK(r.took < 1500ms);
+  CHECK(counter(st, "abandoned") == 3);
+}
+
+TEST_CASE("frame_request survives mutated and truncated requests", "[unit][http_output]") {
+  const std::string seeds[] = {
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+      "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\nT: 1\r\n\r\n",
+      "GET / HTTP/1.0\nHost: y\n\n",
+  };
+  std::uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<std::uint32_t>(state >> 33);
+  };
+  const char alphabet[] = "\r\n :;0123456789abcdefABCDEF-\t\x00\xff";
+  std::string scratch;
+  std::vector<std::string_view> pieces;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = seeds[next() % 3];
+    int edits = 1 + next() % 4;
+    for (int e = 0; e < edits && !s.empty(); ++e) {
+      auto pos = next() % s.size();
+      switch (next() % 3) {
+        case 0: s[pos] = alphabet[next() % (sizeof alphabet - 1)]; break;
+        case 1: s.erase(pos, 1 + next() % 8); break;
+        case 2: s.insert(pos, 1, alphabet[next() % (sizeof alphabet - 1)]); break;
+      }
+    }
+    if (next() % 4 == 0) s.resize(next() % (s.size() + 1));
+    auto f = coreplay::http_replay::frame_request(s);
+    if (!f.ok()) continue;
+    REQUIRE(f.header_end <= f.message_end);
+    REQUIRE(f.message_end <= s.size());
+    coreplay::http_replay::assemble_request(s, f, {"h:1", "", ""}, scratch, pieces);
+    std::size_t total = 0;
+    for (auto p : pieces) total += p.size();
+    REQUIRE(total > 0);
+  }
+}
