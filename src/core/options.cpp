@@ -66,6 +66,9 @@ byte_size parse_size(std::string_view text, std::string_view where) {
   if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'b' || t[1] == 'o')) {
     base = t[1] == 'x' ? 16 : t[1] == 'b' ? 2 : 8;
     i = 2;
+  } else if (t.size() > 1 && t[0] == '0' && std::isdigit(static_cast<unsigned char>(t[1]))) {
+    base = 8;  // Go's integer syntax, which gor uses: a leading 0 means octal
+    i = 1;
   }
   std::uint64_t v = 0;
   auto [p, ec] = std::from_chars(t.data() + i, t.data() + t.size(), v, base);
