@@ -156,6 +156,7 @@ struct http_output_live {
   std::atomic<std::int64_t> workers{0};
   std::atomic<std::int64_t> idle{0};
   std::atomic<std::int64_t> queued{0};
+  std::atomic<std::int64_t> busy{0};  // requests queued or in flight
 };
 
 struct worker;
@@ -389,6 +390,7 @@ asio::awaitable<void> http_output::pool::feed() {
     if (!in.try_receive(m)) m = co_await in.receive();
     if (!m) break;
     queue.push_back(std::move(m));
+    live.busy.fetch_add(1, std::memory_order_relaxed);
     q_latest = queue.size();
     q_sum += q_latest;
     q_max = std::max(q_max, q_latest);
@@ -447,6 +449,7 @@ asio::awaitable<void> http_output::pool::finish(bool aborted) {
     while (!workers.empty()) co_await done_bell.wait();
   }
   live.queued.store(0, std::memory_order_relaxed);
+  live.busy.store(0, std::memory_order_relaxed);
 }
 
 asio::awaitable<void> http_output::pool::run_worker(std::shared_ptr<worker> w) {
@@ -482,6 +485,7 @@ asio::awaitable<void> http_output::pool::serve(worker& w) {
       co_await exchange(w, m);
       --in_flight;
       ++completed;
+      live.busy.fetch_sub(1, std::memory_order_relaxed);
       continue;
     }
     if (closing) co_return;
@@ -850,15 +854,17 @@ asio::awaitable<outcome> http_output::pool::redirect(worker& w, const message_pt
 // --- the sink --------------------------------------------------------------------------------
 
 http_output::http_output(std::string url, http_output_options options)
-    : url_(std::move(url)), options_(options) {
+    : url_(std::move(url)), options_(options), live_(std::make_shared<http_output_live>()) {
   (void)hr::parse_target_url(url_);  // reject a bad URL when the pipeline is built
 }
+
+bool http_output::idle() const { return live_->busy.load(std::memory_order_relaxed) == 0; }
 
 http_output::~http_output() = default;
 
 asio::awaitable<void> http_output::run(message_reader in) {
   auto url = hr::parse_target_url(url_);
-  auto live = std::make_shared<http_output_live>();
+  auto live = live_;
   in.stats().detail = [live] {
     std::string s = "workers=" + std::to_string(live->workers.load(std::memory_order_relaxed)) +
                     " idle=" + std::to_string(live->idle.load(std::memory_order_relaxed)) +

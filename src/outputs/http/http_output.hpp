@@ -66,6 +66,7 @@ struct http_output_options {
 option_group<http_output_options> http_output_option_group();
 
 class registry;
+struct http_output_live;
 // Adds --output-http and its options (all but --output-http-elasticsearch) to `r`.
 void add_http_output(registry& r);
 
@@ -81,12 +82,16 @@ class http_output : public sink {
   asio::awaitable<void> run(message_reader in) override;
   bool accepts(const message& m) const override { return m.is_request(); }
   bool produces_feedback() const override { return options_.track_response; }
+  // True when no request is queued in the output or waiting for its response.
+  bool idle() const override;
 
   struct pool;  // implementation detail (http_output.cpp)
 
  private:
   std::string url_;
   http_output_options options_;
+  // Counters that outlive run(), shared with the --stats detail.
+  std::shared_ptr<struct http_output_live> live_;
 };
 
 }  // namespace coreplay

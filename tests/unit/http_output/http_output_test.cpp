@@ -657,3 +657,26 @@ TEST_CASE("frame_request survives mutated and truncated requests", "[unit][http_
     REQUIRE(total > 0);
   }
 }
+
+TEST_CASE("http output is not idle while a request waits for its response", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  server.handler = [](const std::string&) {
+    test_reply r;
+    r.delay = 300ms;
+    return r;
+  };
+  auto out = std::make_unique<http_output>(server.url(), http_output_options{});
+  auto* raw = out.get();
+  CHECK(raw->idle());
+  f.p.add_source("test", std::make_unique<vector_source>(requests("GET / HTTP/1.1\r\n\r\n", 1)));
+  f.out = &f.p.add_sink("http", std::move(out));
+  bool idle_midway = true;
+  asio::steady_timer t(f.io, 100ms);
+  t.async_wait([&](boost::system::error_code) { idle_midway = raw->idle(); });
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK_FALSE(idle_midway);
+  CHECK(raw->idle());
+  CHECK(counter(*f.out, "status_2xx") == 1);
+}
