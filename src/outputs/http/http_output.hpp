@@ -55,7 +55,8 @@ struct http_output_options {
   // Bytes of each response body kept in the type-3 message (headers are always kept whole).
   // The whole response is always read, so the connection stays usable.
   byte_size response_buffer{100u << 10};
-  // Accepted for gor compatibility; coreplay's counters are in --stats (plugin_stats).
+  // gor's `output_http:latest,mean,max,count,count/second,workers` queue line, logged every
+  // stats_ms (at least 100 ms; gor panics below 1000). The full counters are in --stats.
   bool stats = false;
   std::int64_t stats_ms = 5000;
   // Keep each request's Host header instead of setting the target's.

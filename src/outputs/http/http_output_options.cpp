@@ -19,7 +19,7 @@ option_group<http_output_options> http_output_option_group() {
            "Emit the replayed responses (type 3) to the other outputs")
       .add("output-http-response-buffer", &o::response_buffer,
            "Bytes of each response body kept in type-3 messages (responses are always read whole)")
-      .add("output-http-stats", &o::stats, "Report HTTP output counters (with --stats)")
+      .add("output-http-stats", &o::stats, "Log gor's output_http queue line (latest,mean,max,count,count/second,workers) every --output-http-stats-ms")
       .add("output-http-stats-ms", &o::stats_ms, "HTTP output report period in milliseconds")
       .add("http-original-host", &o::original_host, "Keep the captured Host header");
   return g;
