@@ -114,6 +114,7 @@ struct connection {
   origin where;
   beast::flat_buffer buf;
   std::uint64_t exchanges = 0;  // responses read on it: > 0 means it is a reused connection
+  std::chrono::steady_clock::time_point last_used;
   bool usable = false;
 };
 
@@ -131,6 +132,25 @@ std::int64_t wall_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Methods that may be sent twice (RFC 9110 9.2.2): only these are retried after a connection
+// failed with the request possibly delivered.
+bool is_idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" || method == "PUT" ||
+         method == "DELETE";
+}
+
+// A connection idle this long is checked before use: servers close idle keep-alive connections.
+constexpr auto idle_probe_after = std::chrono::milliseconds(100);
+
+// False when the peer has closed (or sent something unasked) while the connection sat idle.
+// One non-blocking peek: the socket is in non-blocking mode for synchronous calls.
+bool still_open(connection& c) {
+  char byte;
+  error_code ec;
+  c.lowest().receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+  return ec == asio::error::would_block;
 }
 
 bool is_redirect(int status) {
@@ -171,7 +191,7 @@ struct http_output::pool {
   asio::awaitable<void> serve(worker& w);
   asio::awaitable<void> exchange(worker& w, const message_ptr& m);
   asio::awaitable<outcome> round_trip(worker& w, std::unique_ptr<connection>& slot, const origin& to,
-                                      bool head, bool keep_bytes);
+                                      bool head, bool replayable, bool keep_bytes);
   asio::awaitable<failure> connect(worker& w, std::unique_ptr<connection>& slot, const origin& to,
                                    error_code& ec);
   asio::awaitable<outcome> redirect(worker& w, const message_ptr& m, const outcome& prev, origin& at,
@@ -233,6 +253,7 @@ struct http_output::pool {
   std::atomic<std::uint64_t>& errors_request;
   std::atomic<std::uint64_t>& skipped_connect;
   std::atomic<std::uint64_t>& retries;
+  std::atomic<std::uint64_t>& reconnects_idle;
   std::atomic<std::uint64_t>& redirects_followed;
   std::atomic<std::uint64_t>& connections;
   std::atomic<std::uint64_t>& abandoned;
@@ -324,6 +345,7 @@ http_output::pool::pool(const asio::any_io_executor& e, message_reader r, const 
       errors_request(r.stats().counter("errors_request")),
       skipped_connect(r.stats().counter("skipped_connect")),
       retries(r.stats().counter("retries")),
+      reconnects_idle(r.stats().counter("reconnects_idle")),
       redirects_followed(r.stats().counter("redirects")),
       connections(r.stats().counter("connections")),
       abandoned(r.stats().counter("abandoned")) {
@@ -545,7 +567,7 @@ asio::awaitable<void> http_output::pool::exchange(worker& w, const message_ptr& 
   w.arm(timeout);
   const auto sent_wall = wall_ns();
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = co_await round_trip(w, w.conn, target, head, keep_bytes);
+  auto r = co_await round_trip(w, w.conn, target, head, is_idempotent(w.framed.method), keep_bytes);
   if (r.written) sent.fetch_add(1, std::memory_order_relaxed);
   origin at = target;
   for (std::int64_t hop = 0; r.fail == failure::none && hop < opts.redirects && is_redirect(r.status) &&
@@ -621,6 +643,7 @@ asio::awaitable<failure> http_output::pool::connect(worker& w, std::unique_ptr<c
   connections.fetch_add(1, std::memory_order_relaxed);
   error_code ignored;
   c.lowest().set_option(tcp::no_delay(true), ignored);
+  c.lowest().non_blocking(true, ignored);  // for still_open(); asynchronous calls are unaffected
   if (c.secure) {
     error_code aec;
     (void)asio::ip::make_address(to.host, aec);
@@ -638,20 +661,27 @@ asio::awaitable<failure> http_output::pool::connect(worker& w, std::unique_ptr<c
 }
 
 asio::awaitable<outcome> http_output::pool::round_trip(worker& w, std::unique_ptr<connection>& slot,
-                                                       const origin& to, bool head, bool keep_bytes) {
+                                                       const origin& to, bool head, bool replayable,
+                                                       bool keep_bytes) {
   outcome r;
   for (int attempt = 0;; ++attempt) {
     r = outcome{};
+    if (slot && slot->usable && slot->exchanges > 0 &&
+        std::chrono::steady_clock::now() - slot->last_used > idle_probe_after && !still_open(*slot)) {
+      slot->close();
+      reconnects_idle.fetch_add(1, std::memory_order_relaxed);
+    }
     if (!slot || !slot->usable || !(slot->where == to)) {
       r.fail = co_await connect(w, slot, to, r.ec);
       if (r.fail != failure::none) co_return r;
     }
     auto& c = *slot;
     const bool reused = c.exchanges > 0;
-    // A reused connection the server closed while idle fails before any response byte; the
-    // request never reached the application, so it is sent once more on a fresh connection.
+    // A reused connection the server closed just as we sent fails before any response byte.
+    // The request most likely never reached the application, but it may have: only
+    // idempotent requests are sent once more, on a fresh connection.
     auto stale = [&](const error_code& ec) {
-      return reused && attempt == 0 && !w.timed_out && !aborting && !r.got_response_bytes &&
+      return replayable && reused && attempt == 0 && !w.timed_out && !aborting && !r.got_response_bytes &&
              (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
               ec == ssl::error::stream_truncated || ec == http::error::end_of_stream);
     };
@@ -772,6 +802,7 @@ asio::awaitable<outcome> http_output::pool::round_trip(worker& w, std::unique_pt
       co_return r;
     }
     ++c.exchanges;
+    c.last_used = std::chrono::steady_clock::now();
     // Bytes after the response were not asked for: the connection is out of step; drop it.
     if (!keep_alive || c.buf.size() > 0 || r.status == 101) c.close();
     co_return r;
@@ -847,8 +878,9 @@ asio::awaitable<outcome> http_output::pool::redirect(worker& w, const message_pt
 
   at = next;
   const bool head = method == "HEAD";
-  if (next == target) co_return co_await round_trip(w, w.conn, next, head, keep_bytes);
-  co_return co_await round_trip(w, w.detour, next, head, keep_bytes);
+  const bool replayable = is_idempotent(method);
+  if (next == target) co_return co_await round_trip(w, w.conn, next, head, replayable, keep_bytes);
+  co_return co_await round_trip(w, w.detour, next, head, replayable, keep_bytes);
 }
 
 // --- the sink --------------------------------------------------------------------------------

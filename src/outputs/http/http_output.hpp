@@ -14,12 +14,14 @@
 // them); type-3 payloads are the response bytes as received, the body cut at response_buffer
 // (gor re-serializes with Go's header formatting and de-chunking); workers = 0 means at most
 // max_workers_cap, not unbounded; timeouts below 100 ms are honoured (gor makes them 1 s).
-// A request on a reused connection that the server closed before any response byte is sent
-// once more on a new connection (counted in `retries`).
+// Keep-alive connections closed by the server: one idle for over 100 ms is checked (a
+// non-blocking peek) before reuse and replaced if closed (`reconnects_idle`); an idempotent
+// request (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) whose reused connection fails before any
+// response byte is sent once more on a new connection (`retries`); others count as errors.
 //
 // Counters (plugin_stats): sent, status_2xx/3xx/4xx/5xx/other, errors_connect, errors_timeout,
 // errors_reset, errors_tls, errors_parse (response), errors_request, skipped_connect, retries,
-// redirects, connections, abandoned; `detail` gives workers, idle, queued and latency
+// reconnects_idle, redirects, connections, abandoned; `detail` gives workers, idle, queued and latency
 // percentiles. With stats (--output-http-stats), gor's `output_http:` line is also logged.
 //
 // Runs on the pipeline's executor, which must be single-threaded (as the pipeline itself).

@@ -680,3 +680,42 @@ TEST_CASE("http output is not idle while a request waits for its response", "[un
   CHECK(raw->idle());
   CHECK(counter(*f.out, "status_2xx") == 1);
 }
+
+TEST_CASE("http output never resends a POST whose connection failed after sending", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  server.handler = [](const std::string&) {
+    test_reply r;
+    r.close_after = true;  // keep-alive announced, but the server closes right after answering
+    return r;
+  };
+  http_output_options o;
+  o.workers = 1;
+  f.add(requests("POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 3), server.url(), o);
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(counter(*f.out, "status_2xx") == 2);  // the first, and the third on a new connection
+  CHECK(counter(*f.out, "errors_reset") == 1);
+  CHECK(counter(*f.out, "retries") == 0);
+  CHECK(server.requests.size() == 2);
+}
+
+TEST_CASE("http output checks an idle connection before reusing it", "[unit][http_output]") {
+  fixture f;
+  http_test_server server(f.io);
+  server.handler = [](const std::string&) {
+    test_reply r;
+    r.close_after = true;
+    return r;
+  };
+  http_output_options o;
+  o.workers = 1;
+  const auto post = "POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\nx";
+  f.p.add_source("test", std::make_unique<paused_source>(requests(post, 1), 300ms, [] {}, requests(post, 1)));
+  f.out = &f.p.add_sink("http", std::make_unique<http_output>(server.url(), o));
+  auto r = run_pipeline(f.io, f.p);
+  REQUIRE(r.finished);
+  CHECK(counter(*f.out, "status_2xx") == 2);
+  CHECK(counter(*f.out, "reconnects_idle") == 1);
+  CHECK(f.out->errors == 0);
+}
