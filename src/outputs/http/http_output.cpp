@@ -504,7 +504,16 @@ asio::awaitable<void> http_output::pool::serve(worker& w) {
         space_bell.ring();
       }
       ++in_flight;
-      co_await exchange(w, m);
+      try {
+        co_await exchange(w, m);
+      } catch (const std::exception& e) {
+        // Nothing in an exchange should throw (I/O errors are values); if it does, the
+        // request is counted and the worker goes on with a fresh connection.
+        in.stats().errors.fetch_add(1, std::memory_order_relaxed);
+        log::at(1, "output-http ", url.authority, ": request failed: ", e.what());
+        w.disarm();
+        w.close_connections();
+      }
       --in_flight;
       ++completed;
       live.busy.fetch_sub(1, std::memory_order_relaxed);
