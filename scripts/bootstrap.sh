@@ -5,7 +5,7 @@ PKGS=(
   # build
   cmake ninja-build pkg-config ccache clang-19 libclang-rt-19-dev
   libboost1.81-dev libpcap-dev liburing-dev librdkafka-dev librange-v3-dev catch2
-  libyaml-cpp-dev libssl-dev zlib1g-dev
+  libyaml-cpp-dev libssl-dev zlib1g-dev libre2-dev
   # test peers and the demo
   tcpdump tshark nginx-light wrk kcat curl apache2-utils python3 iproute2 openssl
 )

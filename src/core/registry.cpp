@@ -2,8 +2,12 @@
 #include "core/registry.hpp"
 
 #include "core/core_options.hpp"
+#include "core/http/http_modifier.hpp"
+#include "core/http/http_prettifier.hpp"
+#include "core/middleware.hpp"
 #include "inputs/dummy/dummy_input.hpp"
 #include "inputs/raw/raw_input.hpp"
+#include "outputs/http/http_output.hpp"
 #include "outputs/stdout/stdout_output.hpp"
 
 namespace coreplay {
@@ -26,6 +30,37 @@ option_group<core_options> core_option_group() {
 
 namespace {
 
+struct stage_options {
+  std::string middleware;
+  bool prettify_http = false;
+};
+
+option_group<stage_options> stage_option_group() {
+  option_group<stage_options> g("Process and emitter");
+  g.add("middleware", &stage_options::middleware,
+        "Command that receives every message and writes back what continues (gor's hex line protocol)")
+      .add("prettify-http", &stage_options::prettify_http, "De-chunk and gunzip HTTP bodies, fixing Content-Length");
+  return g;
+}
+
+option_group<http::http_modifier_options> modifier_option_group() {
+  using o = http::http_modifier_options;
+  option_group<o> g("HTTP modifiers");
+  g.add("http-allow-method", &o::allow_method, "Only these methods pass (e.g. GET)")
+      .add("http-set-header", &o::set_header, "Set a header: 'Name: value'")
+      .add("http-set-param", &o::set_param, "Set a query parameter: name=value")
+      .add("http-allow-url", &o::allow_url, "Only requests whose path+query match this regex pass")
+      .add("http-disallow-url", &o::disallow_url, "Requests whose path+query match this regex are dropped")
+      .add("http-allow-header", &o::allow_header, "Only requests whose header matches pass: 'Name: regex'")
+      .add("http-disallow-header", &o::disallow_header, "Requests whose header matches are dropped: 'Name: regex'")
+      .add("http-basic-auth-filter", &o::basic_auth_filter, "Only requests whose Basic credentials match this regex pass")
+      .add("http-header-limiter", &o::header_limiter, "Keep a consistent share of header values: 'Name: 25%'")
+      .add("http-param-limiter", &o::param_limiter, "Keep a consistent share of parameter values: 'name: 25%'")
+      .add("http-rewrite-url", &o::rewrite_url, "Rewrite the path: 'regex:replacement' ($1 groups)")
+      .add("http-rewrite-header", &o::rewrite_header, "Rewrite a header: 'Name: regex,replacement'");
+  return g;
+}
+
 option_spec pending(std::string flag, value_kind kind, std::string def, std::string help) {
   option_spec s;
   s.flag = std::move(flag);
@@ -45,9 +80,22 @@ constexpr auto TL = value_kind::text_list;
 registry make_default_registry() {
   registry r;
   r.add_group(core_option_group());
+  // Filters run in gor's order: the modifiers, then prettify.
+  r.add_pipeline_setup(stage_option_group(), [](pipeline& p, const stage_options& o) {
+    if (!o.middleware.empty()) {
+      middleware_options mo;
+      mo.command = o.middleware;
+      mo.prettify = o.prettify_http;
+      p.set_stage("middleware(" + o.middleware + ")", std::make_unique<middleware_process>(mo));
+    }
+  });
+  r.add_pipeline_setup(modifier_option_group(), [](pipeline& p, const http::http_modifier_options& o) {
+    if (auto m = http::make_http_modifier(o)) p.add_filter(std::move(m));
+  });
+  r.add_setup(stage_option_group(), [](pipeline& p, const stage_options& o) {
+    if (o.prettify_http) p.add_filter(std::make_unique<http::http_prettifier>());
+  });
   r.add_pending("Process and emitter", {
-      pending("middleware", T, "", "Command that receives and transforms every message (gor's hex line protocol)"),
-      pending("prettify-http", B, "false", "De-chunk and gunzip HTTP bodies, fixing Content-Length"),
       pending("http-pprof", T, "", "Serve metrics and debug endpoints on this address"),
       pending("cpuprofile", T, "", "Write a CPU profile to this file"),
       pending("memprofile", T, "", "Write a memory profile to this file"),
@@ -96,35 +144,9 @@ registry make_default_registry() {
               raw_input_option_group(), [](const std::string& address, const raw_input_options& o, rate_limit&) {
                 return std::make_unique<raw_input>(address, o);
               });
+  add_http_output(r);
   r.add_pending("HTTP output", {
-      pending("output-http", TL, "", "Replay requests to this URL ('http://staging|10' limits to 10 req/s)"),
-      pending("output-http-workers-min", I, "0", "Minimum concurrent requests per output"),
-      pending("output-http-workers", I, "0", "Maximum concurrent requests per output (0: unbounded)"),
-      pending("output-http-queue-len", I, "1000", "Requests queued per output before back-pressure"),
-      pending("output-http-worker-timeout", D, "2s", "Idle time before an extra worker stops"),
-      pending("output-http-timeout", D, "5s", "Time limit for one request"),
-      pending("output-http-redirects", I, "0", "Redirects to follow"),
-      pending("output-http-skip-verify", B, "false", "Do not verify TLS certificates"),
-      pending("output-http-track-response", B, "false", "Emit the replayed responses (type 3) to the other outputs"),
-      pending("output-http-response-buffer", Z, "100kb", "Bytes of each response kept"),
-      pending("output-http-stats", B, "false", "Report HTTP output counters (with --stats)"),
-      pending("output-http-stats-ms", I, "5000", "HTTP output report period in milliseconds"),
       pending("output-http-elasticsearch", T, "", "Export request/response pairs to Elasticsearch: http://host:9200/index"),
-      pending("http-original-host", B, "false", "Keep the captured Host header"),
-  });
-  r.add_pending("HTTP modifiers", {
-      pending("http-allow-method", TL, "", "Only these methods pass (e.g. GET)"),
-      pending("http-set-header", TL, "", "Set a header: 'Name: value'"),
-      pending("http-set-param", TL, "", "Set a query parameter: name=value"),
-      pending("http-allow-url", TL, "", "Only requests whose path+query match this regex pass"),
-      pending("http-disallow-url", TL, "", "Requests whose path+query match this regex are dropped"),
-      pending("http-allow-header", TL, "", "Only requests whose header matches pass: 'Name: regex'"),
-      pending("http-disallow-header", TL, "", "Requests whose header matches are dropped: 'Name: regex'"),
-      pending("http-basic-auth-filter", TL, "", "Only requests whose Basic credentials match this regex pass"),
-      pending("http-header-limiter", TL, "", "Keep a consistent share of header values: 'Name: 25%'"),
-      pending("http-param-limiter", TL, "", "Keep a consistent share of parameter values: 'name: 25%'"),
-      pending("http-rewrite-url", TL, "", "Rewrite the path: 'regex:replacement' ($1 groups)"),
-      pending("http-rewrite-header", TL, "", "Rewrite a header: 'Name: regex,replacement'"),
   });
   r.add_pending("TCP and WebSocket", {
       pending("input-tcp", TL, "", "Receive messages from other coreplay/gor instances on this address"),

@@ -53,6 +53,11 @@ class registry {
   template <typename Opts, typename Setup>
   void add_pipeline_setup(const option_group<Opts>& group, Setup setup) {
     add_group(group);
+    add_setup(group, setup);
+  }
+  // Another setup over a group already added (setups run in the order added).
+  template <typename Opts, typename Setup>
+  void add_setup(const option_group<Opts>& group, Setup setup) {
     setups_.push_back([group, setup](pipeline& p, const raw_options& raw) { setup(p, group.parse(raw)); });
   }
 
