@@ -1,0 +1,147 @@
+#include "inputs/file/file_input.hpp"
+
+#include "inputs/file/gor_file_reader.hpp"
+#include "inputs/file/replay_schedule.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <iostream>
+#include <sstream>
+
+namespace coreplay {
+
+namespace {
+
+// Shared with the stats printer, which may outlive run().
+struct input_progress {
+  std::atomic<std::uint64_t> lag_ns{0};
+  std::atomic<std::uint64_t> max_lag_ns{0};
+  std::atomic<std::uint64_t> bytes_read{0};
+  std::atomic<std::uint64_t> bytes_total{0};
+};
+
+std::string format_bytes(std::uint64_t b) {
+  std::ostringstream os;
+  os.setf(std::ios::fixed);
+  os.precision(1);
+  if (b >= (1ull << 30)) os << static_cast<double>(b) / (1ull << 30) << "GiB";
+  else if (b >= (1ull << 20)) os << static_cast<double>(b) / (1ull << 20) << "MiB";
+  else if (b >= (1ull << 10)) os << static_cast<double>(b) / (1ull << 10) << "KiB";
+  else os << b << "B";
+  return os.str();
+}
+
+constexpr int max_logged_skips = 5;
+
+}  // namespace
+
+file_input::file_input(file_input_options opts) : opts_(std::move(opts)) {}
+
+asio::awaitable<void> file_input::run(message_writer out) {
+  auto ex = co_await asio::this_coro::executor;
+  auto& stats = out.stats();
+  auto& malformed = stats.counter("malformed");
+  auto& oversized = stats.counter("oversized");
+  auto& out_of_order = stats.counter("out_of_order");
+  auto& lag_counter = stats.counter("lag_ns");
+  auto& max_lag_counter = stats.counter("max_lag_ns");
+  auto& bytes_read_counter = stats.counter("bytes_read");
+  auto& bytes_total_counter = stats.counter("bytes_total");
+  auto progress = std::make_shared<input_progress>();
+  stats.detail = [progress] {
+    std::string s = "lag " + format_go_duration(static_cast<std::int64_t>(progress->lag_ns.load())) +
+                    " (max " + format_go_duration(static_cast<std::int64_t>(progress->max_lag_ns.load())) +
+                    "), read " + format_bytes(progress->bytes_read.load()) + "/" +
+                    format_bytes(progress->bytes_total.load());
+    return s;
+  };
+
+  gor_file_read_options ropts;
+  ropts.read_depth = opts_.read_depth;
+  ropts.max_record_bytes = opts_.max_record_bytes;
+  ropts.block_bytes = opts_.read_block_bytes;
+  ropts.prefer_io_uring = opts_.prefer_io_uring;
+
+  int logged = 0;
+  auto on_skip = [&](const std::string& path, const gor_record_skip& s) {
+    (s.why == gor_record_skip::reason::oversized ? oversized : malformed).fetch_add(1, std::memory_order_relaxed);
+    stats.drops.fetch_add(1, std::memory_order_relaxed);
+    if (logged < max_logged_skips) {
+      std::cerr << "coreplay: input-file: skipped record at byte " << s.offset << " of '" << path
+                << "': " << to_string(s.why) << " (" << s.size << " bytes)\n";
+      if (++logged == max_logged_skips) std::cerr << "coreplay: input-file: further skipped records are only counted\n";
+    }
+  };
+
+  replay_schedule schedule(opts_.speed_factor, opts_.max_wait);
+  asio::steady_timer timer(ex);
+  dry_run_figures dry;
+  std::uint64_t total_read_before = 0;  // bytes of earlier loop passes
+
+  for (;;) {
+    auto paths = expand_input_glob(opts_.path);
+    gor_file_merge merge(ex, paths, ropts, on_skip);
+    std::uint64_t total = 0;
+    for (auto& f : merge.files()) total += f->file_size();
+    progress->bytes_total.store(total_read_before + total);
+    bytes_total_counter.store(total_read_before + total, std::memory_order_relaxed);
+    dry.files += paths.size();
+
+    auto update_read = [&] {
+      std::uint64_t r = total_read_before;
+      for (auto& f : merge.files()) r += f->bytes_read();
+      progress->bytes_read.store(r, std::memory_order_relaxed);
+      bytes_read_counter.store(r, std::memory_order_relaxed);
+    };
+
+    schedule.restart();
+    std::uint64_t pass_records = 0;
+    std::chrono::steady_clock::time_point start;
+    for (;;) {
+      message_ptr m = co_await merge.next();
+      if (!m) break;
+      ++pass_records;
+      auto step = schedule.next(m->timestamp_ns());
+      if (opts_.dry_run) {
+        ++dry.records;
+        dry.bytes += m->record().size();
+        continue;
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (pass_records == 1) start = now;
+      if (step.out_of_order) {
+        out_of_order.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        auto deadline = start + step.offset;
+        if (deadline > now) {
+          timer.expires_at(deadline);
+          co_await timer.async_wait(asio::use_awaitable);
+          now = std::chrono::steady_clock::now();
+        }
+        auto lag = static_cast<std::uint64_t>(std::max<std::int64_t>(0, (now - deadline).count()));
+        progress->lag_ns.store(lag, std::memory_order_relaxed);
+        lag_counter.store(lag, std::memory_order_relaxed);
+        if (lag > progress->max_lag_ns.load(std::memory_order_relaxed)) {
+          progress->max_lag_ns.store(lag, std::memory_order_relaxed);
+          max_lag_counter.store(lag, std::memory_order_relaxed);
+        }
+      }
+      if ((pass_records & 255) == 0) update_read();
+      co_await out.send(std::move(m));
+    }
+    update_read();
+    for (auto& f : merge.files()) total_read_before += f->bytes_read();
+    // Looping over files without a single valid record would spin forever.
+    if (!opts_.loop || opts_.dry_run || pass_records == 0) break;
+  }
+
+  if (opts_.dry_run) {
+    std::ostream& os = opts_.dry_run_out ? *opts_.dry_run_out : std::cout;
+    os << format_dry_run_summary(dry, schedule) << std::flush;
+  }
+}
+
+}  // namespace coreplay
