@@ -147,6 +147,35 @@ std::optional<int> last_chunk_index(const std::string& path) {
   return best;
 }
 
+std::optional<int> last_chunk_index_probe(const std::string& path) {
+  std::optional<int> last;
+  std::error_code ec;
+  for (int i = 0; std::filesystem::exists(with_file_index(path, i), ec); ++i) last = i;
+  return last;
+}
+
+chunk_planner::placement chunk_planner::place(const std::string& path) {
+  if (append_) {
+    if (path == name_) return {false, name_};
+    path_ = name_ = path;
+    return {true, name_};
+  }
+  if (name_.empty()) {
+    auto last = last_chunk_index(path);
+    index_ = last ? *last + 1 : 0;
+  } else if (path != path_) {
+    auto last = last_chunk_index_probe(path);
+    index_ = last ? *last : 0;
+  } else if ((queue_limit_ > 0 && records_ >= queue_limit_) || (size_limit_ > 0 && bytes_ >= size_limit_)) {
+    ++index_;
+  } else {
+    return {false, name_};
+  }
+  path_ = path;
+  name_ = with_file_index(path, index_);
+  return {true, name_};
+}
+
 const std::string& process_instance_id() {
   static const std::string id = [] {
     static constexpr char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";

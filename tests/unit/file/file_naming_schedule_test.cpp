@@ -156,3 +156,103 @@ TEST_CASE("record window orders by timestamp, ties in file order", "[unit][file]
   while (!w.empty()) order += w.pop()->id();
   CHECK(order == "bdca");
 }
+
+namespace {
+
+struct temp_dir {
+  std::filesystem::path path;
+  explicit temp_dir(const std::string& tag) {
+    path = std::filesystem::temp_directory_path() / ("coreplay-" + tag + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+  std::string operator/(const std::string& n) const { return (path / n).string(); }
+};
+
+void touch(const std::string& p) { std::ofstream(p) << "x"; }
+
+}  // namespace
+
+TEST_CASE("chunk planner: queue limit rotates, as gor's queue-limit tests", "[unit][file]") {
+  temp_dir d("planner-queue");
+  SECTION("limit 2: writes 1-2 in _0, write 3 in _1") {
+    chunk_planner p(false, 2, 0);
+    std::string tmpl = d / "out.gor";
+    std::vector<std::string> names;
+    for (int i = 0; i < 3; ++i) {
+      auto pl = p.place(tmpl);
+      if (pl.open_new) p.opened(0);
+      names.push_back(pl.name);
+      p.wrote(10);
+    }
+    CHECK(names == std::vector<std::string>{d / "out_0.gor", d / "out_0.gor", d / "out_1.gor"});
+  }
+  SECTION("limit 3: all in _0") {
+    chunk_planner p(false, 3, 0);
+    for (int i = 0; i < 3; ++i) {
+      auto pl = p.place(d / "out.gor");
+      CHECK(pl.name == d / "out_0.gor");
+      CHECK(pl.open_new == (i == 0));
+      p.wrote(10);
+    }
+  }
+  SECTION(".gz keeps its suffix last") {
+    chunk_planner p(false, 2, 0);
+    std::vector<std::string> names;
+    for (int i = 0; i < 3; ++i) {
+      names.push_back(p.place(d / "x.gor.gz").name);
+      p.wrote(1);
+    }
+    CHECK(names.back() == d / "x.gor_1.gz");
+    CHECK(names.front() == d / "x.gor_0.gz");
+  }
+}
+
+TEST_CASE("chunk planner: size limit and restart", "[unit][file]") {
+  temp_dir d("planner-size");
+  std::string tmpl = d / "req.gor";
+  SECTION("size limit of two records: third record in _1") {
+    chunk_planner p(false, 0, 50);
+    std::vector<std::string> names;
+    for (int i = 0; i < 3; ++i) {
+      names.push_back(p.place(tmpl).name);
+      p.wrote(25);
+    }
+    CHECK(names[1] == d / "req_0.gor");
+    CHECK(names[2] == d / "req_1.gor");
+  }
+  SECTION("a restart continues at the last index + 1") {
+    touch(d / "req_0.gor");
+    touch(d / "req_4.gor");
+    touch(d / "req-old_9.gor");
+    chunk_planner p(false, 256, 0);
+    CHECK(p.place(tmpl).name == d / "req_5.gor");
+  }
+  SECTION("a template naming an indexed file keeps one index") {
+    chunk_planner p(false, 256, 0);
+    CHECK(p.place(d / "logs_1").name == d / "logs_0");
+  }
+  SECTION("append mode keeps the template name") {
+    chunk_planner p(true, 1, 1);
+    auto a = p.place(tmpl);
+    CHECK(a.open_new);
+    CHECK(a.name == tmpl);
+    p.wrote(100);
+    auto b = p.place(tmpl);
+    CHECK_FALSE(b.open_new);
+    CHECK(p.place(d / "other.gor").open_new);
+  }
+  SECTION("per-request names come back to their own chunk") {
+    chunk_planner p(false, 256, 0);
+    auto a = p.place(d / "r-aaa.gor");
+    touch(a.name);
+    auto b = p.place(d / "r-bbb.gor");
+    touch(b.name);
+    auto a2 = p.place(d / "r-aaa.gor");
+    CHECK(a.name == d / "r-aaa_0.gor");
+    CHECK(b.name == d / "r-bbb_0.gor");
+    CHECK(a2.open_new);
+    CHECK(a2.name == a.name);
+  }
+}
