@@ -1,8 +1,10 @@
 #include "core/block_file.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/system/system_error.hpp>
 #if defined(BOOST_ASIO_HAS_IO_URING) && defined(BOOST_ASIO_HAS_FILE)
 #include <boost/asio/stream_file.hpp>
 #define COREPLAY_BLOCK_FILE_URING 1
@@ -90,7 +92,7 @@ asio::awaitable<std::size_t> block_file::read_some(std::span<char> out) {
     auto [ec, n] = co_await impl_->file->async_read_some(
         asio::buffer(out.data(), out.size()), asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::eof) co_return 0;
-    if (ec) throw std::system_error(ec, "cannot read '" + impl_->path + "'");
+    if (ec) throw boost::system::system_error(ec, "cannot read '" + impl_->path + "'");
     co_return n;
   }
 #endif
@@ -104,9 +106,11 @@ asio::awaitable<std::size_t> block_file::read_some(std::span<char> out) {
 asio::awaitable<void> block_file::write_all(std::string_view bytes) {
 #ifdef COREPLAY_BLOCK_FILE_URING
   if (impl_->file) {
-    auto [ec, n] = co_await asio::async_write(*impl_->file, asio::buffer(bytes.data(), bytes.size()),
-                                              asio::as_tuple(asio::use_awaitable));
-    if (ec) throw std::system_error(ec, "cannot write '" + impl_->path + "'");
+    // Bound to no cancellation slot: a write cancelled half way would leave a torn record.
+    auto [ec, n] = co_await asio::async_write(
+        *impl_->file, asio::buffer(bytes.data(), bytes.size()),
+        asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable)));
+    if (ec) throw boost::system::system_error(ec, "cannot write '" + impl_->path + "'");
     co_return;
   }
 #endif

@@ -33,7 +33,8 @@ class block_file {
 
   // Reads up to out.size() bytes; 0 at end of file. Throws std::system_error naming the path.
   asio::awaitable<std::size_t> read_some(std::span<char> out);
-  // Writes all bytes. Throws std::system_error naming the path.
+  // Writes all bytes; never cancelled half way (cancellation is not forwarded to it).
+  // Throws std::system_error naming the path.
   asio::awaitable<void> write_all(std::string_view bytes);
   // The same, blocking the calling thread: for cleanup that must finish even when cancelled.
   void write_all_sync(std::string_view bytes);

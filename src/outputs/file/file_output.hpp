@@ -1,0 +1,44 @@
+// --output-file: writes gor files (optionally gzip), chunked and named as gor names them.
+#pragma once
+
+#include <coreplay/plugin.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace coreplay {
+
+struct file_output_options {
+  std::string path;                                        // template: %Y %m %d %H %M %S %NS %r %t %i
+  std::uint64_t size_limit_bytes = std::uint64_t{32} << 20;   // --output-file-size-limit; 0 = none
+  std::size_t queue_limit = 256;                           // --output-file-queue-limit (records); 0 = none
+  std::uint64_t max_size_limit_bytes = std::uint64_t{1} << 40;  // --output-file-max-size-limit; 0 = none
+  bool append = false;                                     // --output-file-append: one file, no _N
+  std::chrono::nanoseconds flush_interval{std::chrono::seconds{1}};  // 0 means 100 ms, as gor
+  std::size_t write_buffer_bytes = std::size_t{256} << 10; // written when this full, or at a flush
+  int gzip_level = 6;                                      // for paths ending in .gz
+  bool prefer_io_uring = true;
+};
+
+// Every message taken is on disk when run() returns, whether the stream ended or run() was
+// cancelled: cleanup writes synchronously and closes every file (gzip trailer included).
+// Files are opened O_APPEND, never truncated. Past max_size_limit_bytes of records, messages
+// are dropped and counted ("dropped_max_size", drops). Expects a serial executor (one thread
+// or a strand): run() and its flush timer share state without locks.
+//
+// Stats counters: "files_opened", "bytes_written" (on disk, compressed for .gz),
+// "dropped_max_size".
+class file_output final : public sink {
+ public:
+  explicit file_output(file_output_options opts);
+  asio::awaitable<void> run(message_reader in) override;
+
+  const file_output_options& options() const noexcept { return opts_; }
+
+ private:
+  file_output_options opts_;
+};
+
+}  // namespace coreplay
