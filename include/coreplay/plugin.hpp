@@ -94,6 +94,9 @@ class message_reader {
 
   // The next message; nullptr once the pipeline has ended this sink's stream.
   asio::awaitable<message_ptr> receive();
+  // Without suspending: true when a message (or the end, out == nullptr) was available.
+  // Lets a sink batch what is queued and flush when it has caught up.
+  bool try_receive(message_ptr& out);
 
   plugin_stats& stats() const noexcept;
   asio::any_io_executor get_executor() const;

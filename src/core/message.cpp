@@ -35,7 +35,7 @@ bool message::index() {
     if (sp == std::string_view::npos) break;
     pos = sp + 1;
   }
-  if (n < 3 || fields[0].size() != 1) return false;
+  if (n < 3 || fields[0].size() != 1 || fields[1].empty()) return false;
   auto ts = parse_int(fields[2]);
   if (!ts) return false;
   timestamp_ns_ = *ts;

@@ -1,0 +1,147 @@
+#include "core/app.hpp"
+
+#include "core/config.hpp"
+#include "core/core_options.hpp"
+#include "core/log.hpp"
+#include "core/registry.hpp"
+#include "core/stats_report.hpp"
+
+#include <coreplay/pipeline.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <csignal>
+#include <iostream>
+
+namespace coreplay {
+
+namespace {
+
+void print_summary(const pipeline& p, std::chrono::steady_clock::duration elapsed) {
+  auto secs = std::chrono::duration<double>(elapsed).count();
+  std::ostringstream head;
+  head.precision(3);
+  head << std::fixed << "coreplay: summary after " << secs << "s";
+  log::write_line(head.str());
+  auto text = format_stats(p.stats(), "  ");
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  log::write_line(text);
+}
+
+}  // namespace
+
+int run_app(int argc, char** argv) {
+  const registry& reg = default_registry();
+  std::vector<std::string> args(argv, argv + argc);
+  command_line cmd;
+  core_options core;
+  try {
+    cmd = parse_command_line(args, reg);
+    if (cmd.what == command_line::action::help) {
+      reg.print_help(std::cout);
+      return 0;
+    }
+    if (cmd.what == command_line::action::version) {
+      std::cout << "coreplay " << COREPLAY_VERSION << "\n";
+      return 0;
+    }
+    reg.validate(cmd.raw);
+    core = core_option_group().parse(cmd.raw);
+    if (reg.input_count(cmd.raw) == 0 || reg.output_count(cmd.raw) == 0)
+      throw option_error(
+          std::string(cmd.pipeline_file.empty() ? "" : cmd.pipeline_file + ": ") +
+          "at least one input and one output are required (e.g. --input-raw :8080 --output-stdout); see --help");
+  } catch (const option_error& e) {
+    std::cerr << "coreplay: " << e.what() << "\n";
+    return 2;
+  }
+  if (cmd.what == command_line::action::validate) {
+    std::cout << cmd.pipeline_file << ": ok (" << reg.input_count(cmd.raw) << " inputs, "
+              << reg.output_count(cmd.raw) << " outputs)\n";
+    return 0;
+  }
+  log::verbosity = static_cast<int>(core.verbose);
+
+  asio::io_context io(1);
+  pipeline_options po;
+  po.split_output = core.split_output;
+  po.recognize_tcp_sessions = core.recognize_tcp_sessions;
+  po.copy_buffer_size = core.copy_buffer_size.bytes ? core.copy_buffer_size.bytes : 5u << 20;
+  po.drain_timeout = core.drain_timeout;
+  pipeline p(io.get_executor(), po);
+  try {
+    reg.build(p, cmd.raw);
+  } catch (const option_error& e) {
+    std::cerr << "coreplay: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "coreplay: " << e.what() << "\n";
+    return 1;
+  }
+
+  auto started = std::chrono::steady_clock::now();
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  int signals_seen = 0;
+  std::function<void()> await_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (++signals_seen == 1) {
+        log::info("received ", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                  ": stopping inputs and draining outputs (signal again to abort)");
+        p.stop();
+        await_signal();
+      } else {
+        log::info("second signal: aborting");
+        p.abort();
+      }
+    });
+  };
+  await_signal();
+
+  asio::steady_timer exit_timer(io);
+  if (core.exit_after.count() > 0) {
+    exit_timer.expires_after(core.exit_after);
+    exit_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      log::at(1, "--exit-after elapsed: stopping");
+      p.stop();
+    });
+  }
+
+  asio::steady_timer stats_timer(io);
+  std::function<void()> schedule_stats = [&] {
+    stats_timer.expires_after(core.stats_interval.count() > 0 ? core.stats_interval : std::chrono::seconds(5));
+    stats_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      auto text = format_stats(p.stats(), "[stats] ");
+      if (!text.empty() && text.back() == '\n') text.pop_back();
+      log::write_line(text);
+      schedule_stats();
+    });
+  };
+  if (core.stats) schedule_stats();
+
+  std::exception_ptr failure;
+  p.async_run([&](std::exception_ptr e) {
+    failure = e;
+    signals.cancel();
+    exit_timer.cancel();
+    stats_timer.cancel();
+  });
+  io.run();
+
+  if (core.stats) print_summary(p, std::chrono::steady_clock::now() - started);
+  if (failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      std::cerr << "coreplay: error: " << e.what() << "\n";
+    }
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace coreplay

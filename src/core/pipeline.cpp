@@ -1,0 +1,640 @@
+// The emitter: one structured task group of sources, sinks and two routers.
+//
+//   sources --(bounded ingress)--> primary router --+--(bounded, one per sink)--> sinks
+//   sinks that track responses --(elastic feedback)--> feedback router --+
+//
+// Shutdown: when every source has ended (returned, or cancelled by stop()) the primary router
+// ends the streams of the feedback-producing sinks, waits until their last feedback has been
+// routed, then ends the other sinks' streams. Each sink drains its channel and flushes. Nothing
+// accepted into a channel is dropped unless abort() (or the drain timeout) cancels everything.
+#include <coreplay/pipeline.hpp>
+
+#include "core/bell.hpp"
+#include "core/rate_gate.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace coreplay {
+
+using boost::system::error_code;
+using asio::use_awaitable;
+constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+namespace detail {
+
+using sink_channel = asio::experimental::channel<void(error_code, message_ptr)>;
+struct envelope {
+  message_ptr msg;  // nullptr: the source `origin` has ended
+  std::uint32_t origin = 0;
+};
+using ingress_channel = asio::experimental::channel<void(error_code, envelope)>;
+
+struct source_port {
+  pipeline::impl* owner = nullptr;
+  std::uint32_t index = 0;
+  std::unique_ptr<source> plugin;
+  plugin_stats stats;
+  rate_gate gate;
+  asio::cancellation_signal cancel;
+  bool running = false;    // the plugin's run() has not returned
+  bool task_live = false;  // the task (run + end announcement) has not completed
+
+  source_port(std::string name, rate_limit l) : stats(std::move(name)), gate(l) {}
+};
+
+struct sink_port {
+  pipeline::impl* owner = nullptr;
+  std::uint32_t index = 0;
+  std::unique_ptr<sink> plugin;
+  plugin_stats stats;
+  rate_gate gate;
+  sink_channel ch;
+  std::size_t depth = 0;
+  asio::cancellation_signal cancel;
+  bool closed = false;   // no more messages will be sent to it
+  bool running = false;
+  bool task_live = false;
+  bool produces = false;
+
+  sink_port(std::string name, rate_limit l, const asio::any_io_executor& ex, std::size_t cap)
+      : stats(std::move(name)), gate(l), ch(ex, cap) {}
+};
+
+}  // namespace detail
+
+using detail::envelope;
+using detail::sink_port;
+using detail::source_port;
+
+namespace {
+
+// Asio reports a cancelled channel operation as channel_cancelled, other operations as
+// operation_aborted.
+bool is_cancel_code(const error_code& ec) {
+  return ec == asio::error::operation_aborted || ec == asio::experimental::error::channel_cancelled;
+}
+
+bool is_cancellation(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const boost::system::system_error& se) {
+    return is_cancel_code(se.code());
+  } catch (...) {
+    return false;
+  }
+}
+
+std::string describe(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+std::uint32_t fnv1a32(std::string_view s) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+// Remembers up to `cap` keys, forgetting the oldest first: bounded memory for id bookkeeping.
+template <typename V>
+class bounded_map {
+ public:
+  explicit bounded_map(std::size_t cap) : cap_(cap) {}
+  void put(std::string_view k, V v) {
+    auto [it, inserted] = map_.try_emplace(std::string(k), v);
+    if (!inserted) { it->second = v; return; }
+    order_.push_back(it->first);
+    if (order_.size() > cap_) { map_.erase(order_.front()); order_.pop_front(); }
+  }
+  const V* find(std::string_view k) const {
+    auto it = map_.find(std::string(k));
+    return it == map_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::size_t cap_;
+  std::unordered_map<std::string, V> map_;
+  std::deque<std::string> order_;
+};
+
+}  // namespace
+
+struct pipeline::impl {
+  asio::any_io_executor ex;
+  pipeline_options opts;
+  std::vector<std::unique_ptr<source_port>> sources;
+  std::vector<std::unique_ptr<sink_port>> sinks;
+  std::vector<std::unique_ptr<message_filter>> filters;
+  plugin_stats emitter_stats{"emitter"};
+  std::atomic<std::uint64_t>& filtered = emitter_stats.counter("filtered");
+  std::atomic<std::uint64_t>& truncated = emitter_stats.counter("truncated");
+  std::atomic<std::uint64_t>& feedback_dropped = emitter_stats.counter("feedback_dropped");
+  std::atomic<std::uint64_t>& abandoned = emitter_stats.counter("abandoned");
+
+  detail::ingress_channel ingress;
+  std::size_t ingress_depth = 0;
+
+  std::mutex feedback_mu;
+  std::deque<message_ptr> feedback;
+  std::size_t live_producers = 0;
+  detail::bell feedback_bell{ex};
+  detail::bell feedback_done_bell{ex};
+  bool feedback_done = false;
+
+  detail::bell tasks_bell{ex};
+  std::size_t live_tasks = 0;
+  asio::cancellation_signal router_cancel;
+  asio::cancellation_signal feedback_cancel;
+  bool router_live = false;
+  bool feedback_live = false;
+  asio::steady_timer drain_timer{ex};
+
+  bool started = false;
+  bool stopping = false;
+  bool aborting = false;
+  std::exception_ptr first_error;
+
+  // Routing state.
+  std::size_t round_robin = 0;
+  bounded_map<std::uint32_t> routed{1 << 16};       // request id -> sink index (split mode)
+  bounded_map<bool> dropped_requests{1 << 16};      // ids whose request a filter dropped
+
+  impl(asio::any_io_executor e, pipeline_options o)
+      : ex(std::move(e)), opts(o), ingress(ex, std::max<std::size_t>(1, o.queue_capacity)) {
+    emitter_stats.queue_depth = [this] { return ingress_depth; };
+  }
+
+  void fail(const std::string& who, std::exception_ptr e) {
+    if (!first_error) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const plugin_error&) {
+        first_error = e;
+      } catch (...) {
+        first_error = std::make_exception_ptr(plugin_error(who, describe(e)));
+      }
+    }
+    request_stop();
+  }
+
+  void request_stop() {
+    if (stopping) return;
+    stopping = true;
+    for (auto& s : sources)
+      if (s->running) s->cancel.emit(asio::cancellation_type::terminal);
+    drain_timer.expires_after(opts.drain_timeout);
+    drain_timer.async_wait([this](error_code ec) {
+      if (!ec && live_tasks > 0) request_abort();
+    });
+  }
+
+  void request_abort() {
+    if (aborting) return;
+    aborting = true;
+    stopping = true;
+    // Every source task, also one that has ended its plugin and waits to announce it.
+    for (auto& s : sources)
+      if (s->task_live) s->cancel.emit(asio::cancellation_type::terminal);
+    if (router_live) router_cancel.emit(asio::cancellation_type::terminal);
+    if (feedback_live) feedback_cancel.emit(asio::cancellation_type::terminal);
+    for (auto& s : sinks)
+      if (s->task_live) s->cancel.emit(asio::cancellation_type::terminal);
+  }
+
+  void spawn(std::string who, asio::awaitable<void> task, asio::cancellation_signal& sig,
+             bool& live) {
+    ++live_tasks;
+    live = true;
+    asio::co_spawn(ex, std::move(task),
+                   asio::bind_cancellation_slot(
+                       sig.slot(), [this, who = std::move(who), &live](std::exception_ptr e) {
+                         live = false;
+                         if (e && !(is_cancellation(e) && stopping)) fail(who, e);
+                         if (--live_tasks == 0) tasks_bell.ring();
+                       }));
+  }
+
+  // --- sources ---------------------------------------------------------------------------
+
+  asio::awaitable<void> run_source(source_port& p) {
+    std::exception_ptr err;
+    try {
+      co_await p.plugin->run(message_writer(&p));
+    } catch (...) {
+      err = std::current_exception();
+    }
+    p.running = false;
+    if (err && !(stopping && is_cancellation(err))) fail(p.stats.name(), err);
+    // Announce the end in-band, after every message this source sent (unless aborting: then
+    // nobody reads the ingress any more).
+    if (aborting) co_return;
+    co_await asio::this_coro::reset_cancellation_state();
+    co_await ingress.async_send(error_code{}, envelope{nullptr, p.index}, use_awaitable);
+  }
+
+  // --- routing ---------------------------------------------------------------------------
+
+  message_ptr process(message_ptr m) {
+    if (m->payload().size() > opts.copy_buffer_size) {
+      truncated.fetch_add(1, std::memory_order_relaxed);
+      auto keep = m->record().size() - m->payload().size() + opts.copy_buffer_size;
+      m = message::parse(std::string(m->record().substr(0, keep)));
+      if (!m) return nullptr;
+    }
+    const bool request = m->is_request();
+    if (!request && !dropped_requests_empty() && dropped_requests.find(m->id())) {
+      filtered.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    for (auto& f : filters) {
+      message_ptr out;
+      try {
+        out = f->apply(m);
+      } catch (const std::exception&) {
+        emitter_stats.errors.fetch_add(1, std::memory_order_relaxed);
+        out = nullptr;
+      }
+      if (!out) {
+        filtered.fetch_add(1, std::memory_order_relaxed);
+        if (request) { dropped_requests.put(m->id(), true); any_dropped_ = true; }
+        return nullptr;
+      }
+      m = std::move(out);
+    }
+    return m;
+  }
+  bool any_dropped_ = false;
+  bool dropped_requests_empty() const { return !any_dropped_; }
+
+  // Fast path without suspension; false when the sink's channel is full.
+  bool try_deliver(sink_port& s, const message_ptr& m, bool& done) {
+    done = true;
+    if (!s.plugin->accepts(*m)) return true;
+    if (s.closed) {
+      s.stats.drops.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    if (!s.gate.admit()) {
+      s.stats.drops.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    if (s.ch.try_send(error_code{}, m)) {
+      ++s.depth;
+      return true;
+    }
+    done = false;
+    return false;
+  }
+
+  asio::awaitable<void> deliver_slow(sink_port& s, message_ptr m) {
+    auto [ec] = co_await s.ch.async_send(error_code{}, std::move(m), as_tuple_awaitable);
+    if (is_cancel_code(ec) && aborting) throw boost::system::system_error(ec);
+    if (ec) s.stats.drops.fetch_add(1, std::memory_order_relaxed);  // the sink ended meanwhile
+    else ++s.depth;
+  }
+
+  asio::awaitable<void> deliver(sink_port& s, const message_ptr& m) {
+    bool done;
+    if (!try_deliver(s, m, done)) co_await deliver_slow(s, m);
+  }
+
+  asio::awaitable<void> dispatch(message_ptr m, bool from_feedback) {
+    m = process(std::move(m));
+    if (!m) co_return;
+    emitter_stats.messages.fetch_add(1, std::memory_order_relaxed);
+    emitter_stats.bytes.fetch_add(m->record().size(), std::memory_order_relaxed);
+    if (!opts.split_output || from_feedback || sinks.size() < 2) {
+      for (auto& s : sinks) {
+        bool done;
+        if (!try_deliver(*s, m, done)) co_await deliver_slow(*s, m);
+      }
+      co_return;
+    }
+    std::uint32_t pick;
+    if (m->is_request()) {
+      if (opts.recognize_tcp_sessions)
+        pick = fnv1a32(m->id().substr(0, 16)) % sinks.size();
+      else
+        pick = static_cast<std::uint32_t>(round_robin++ % sinks.size());
+      routed.put(m->id(), pick);
+    } else if (auto* p = routed.find(m->id())) {
+      pick = *p;
+    } else {
+      pick = fnv1a32(opts.recognize_tcp_sessions ? m->id().substr(0, 16) : m->id()) % sinks.size();
+    }
+    co_await deliver(*sinks[pick], m);
+  }
+
+  asio::awaitable<void> end_stream(sink_port& s) {
+    if (s.closed) co_return;
+    s.closed = true;
+    auto [ec] = co_await s.ch.async_send(error_code{}, message_ptr{}, as_tuple_awaitable);
+    if (is_cancel_code(ec) && aborting) throw boost::system::system_error(ec);
+  }
+
+  asio::awaitable<void> route_primary() {
+    std::size_t live = sources.size();
+    while (live > 0) {
+      envelope e;
+      if (!ingress.try_receive([&](error_code, envelope v) { e = std::move(v); })) {
+        auto [ec, v] = co_await ingress.async_receive(as_tuple_awaitable);
+        if (ec) throw boost::system::system_error(ec);
+        e = std::move(v);
+      }
+      if (!e.msg) {
+        --live;
+        continue;
+      }
+      --ingress_depth;
+      co_await dispatch(std::move(e.msg), false);
+    }
+    // Every source has ended. End the responders first so their last feedback still
+    // reaches the other sinks, then everyone else.
+    for (auto& s : sinks)
+      if (s->produces) co_await end_stream(*s);
+    while (!feedback_done) co_await feedback_done_bell.wait();
+    for (auto& s : sinks) co_await end_stream(*s);
+  }
+
+  asio::awaitable<void> route_feedback() {
+    for (;;) {
+      message_ptr m;
+      {
+        std::lock_guard lk(feedback_mu);
+        if (!feedback.empty()) {
+          m = std::move(feedback.front());
+          feedback.pop_front();
+        }
+      }
+      if (m) {
+        co_await dispatch(std::move(m), true);
+        continue;
+      }
+      if (live_producers == 0) break;
+      co_await feedback_bell.wait();
+    }
+    feedback_done = true;
+    feedback_done_bell.ring();
+  }
+
+  void push_feedback(sink_port& from, message_ptr m) {
+    bool was_empty;
+    {
+      std::lock_guard lk(feedback_mu);
+      if (feedback.size() >= opts.feedback_capacity) {
+        feedback_dropped.fetch_add(1, std::memory_order_relaxed);
+        from.stats.drops.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      was_empty = feedback.empty();
+      feedback.push_back(std::move(m));
+    }
+    if (was_empty) asio::dispatch(ex, [this] { feedback_bell.ring(); });
+  }
+
+  // --- sinks -----------------------------------------------------------------------------
+
+  asio::awaitable<void> run_sink(sink_port& s) {
+    std::exception_ptr err;
+    try {
+      co_await s.plugin->run(message_reader(&s));
+    } catch (...) {
+      err = std::current_exception();
+    }
+    s.running = false;
+    s.closed = true;
+    if (s.depth > 0) {
+      // Messages still queued for a sink that ended: count them, never lose them silently.
+      s.stats.drops.fetch_add(s.depth, std::memory_order_relaxed);
+      abandoned.fetch_add(s.depth, std::memory_order_relaxed);
+      s.depth = 0;
+    }
+    s.ch.cancel();  // a router waiting to send to this sink gives up (close() alone leaves it waiting)
+    s.ch.close();
+    if (s.produces) {
+      --live_producers;
+      feedback_bell.ring();
+    }
+    if (err && !(aborting && is_cancellation(err))) fail(s.stats.name(), err);
+  }
+
+  // --- the group -------------------------------------------------------------------------
+
+  asio::awaitable<void> run() {
+    for (auto& s : sinks) {
+      s->running = true;
+      if (s->produces) ++live_producers;
+      spawn(s->stats.name(), run_sink(*s), s->cancel, s->task_live);
+    }
+    spawn("emitter", route_feedback(), feedback_cancel, feedback_live);
+    spawn("emitter", route_primary(), router_cancel, router_live);
+    for (auto& s : sources) {
+      s->running = true;
+      spawn(s->stats.name(), run_source(*s), s->cancel, s->task_live);
+    }
+    if (stopping) {  // stop() came before the run began
+      stopping = false;
+      request_stop();
+    }
+    while (live_tasks > 0) co_await tasks_bell.wait();
+    drain_timer.cancel();
+    if (first_error) std::rethrow_exception(first_error);
+  }
+};
+
+// --- message_writer / message_reader / feedback_writer ------------------------------------
+
+asio::awaitable<void> message_writer::send(message_ptr m) {
+  auto& p = *port_;
+  if (!p.gate.admit()) {
+    p.stats.drops.fetch_add(1, std::memory_order_relaxed);
+    co_return;
+  }
+  p.stats.messages.fetch_add(1, std::memory_order_relaxed);
+  p.stats.bytes.fetch_add(m->record().size(), std::memory_order_relaxed);
+  auto& in = p.owner->ingress;
+  ++p.owner->ingress_depth;
+  if (in.try_send(error_code{}, envelope{m, p.index})) co_return;
+  auto [ec] = co_await in.async_send(error_code{}, envelope{std::move(m), p.index}, as_tuple_awaitable);
+  if (ec) {
+    --p.owner->ingress_depth;
+    throw boost::system::system_error(ec);
+  }
+}
+
+bool message_writer::try_send(message_ptr m) {
+  auto& p = *port_;
+  if (!p.gate.admit()) {
+    p.stats.drops.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  auto size = m->record().size();
+  if (!p.owner->ingress.try_send(error_code{}, envelope{std::move(m), p.index})) {
+    p.stats.drops.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  ++p.owner->ingress_depth;
+  p.stats.messages.fetch_add(1, std::memory_order_relaxed);
+  p.stats.bytes.fetch_add(size, std::memory_order_relaxed);
+  return true;
+}
+
+plugin_stats& message_writer::stats() const noexcept { return port_->stats; }
+asio::any_io_executor message_writer::get_executor() const { return port_->owner->ex; }
+
+asio::awaitable<message_ptr> message_reader::receive() {
+  auto& s = *port_;
+  message_ptr m;
+  bool got = s.ch.try_receive([&](error_code, message_ptr v) { m = std::move(v); });
+  if (!got) {
+    auto [ec, v] = co_await s.ch.async_receive(as_tuple_awaitable);
+    if (ec == asio::experimental::error::channel_closed) co_return nullptr;
+    if (ec) throw boost::system::system_error(ec);
+    m = std::move(v);
+  }
+  if (m) {
+    --s.depth;
+    s.stats.messages.fetch_add(1, std::memory_order_relaxed);
+    s.stats.bytes.fetch_add(m->record().size(), std::memory_order_relaxed);
+  }
+  co_return m;
+}
+
+bool message_reader::try_receive(message_ptr& out) {
+  auto& s = *port_;
+  bool got = s.ch.try_receive([&](error_code, message_ptr v) { out = std::move(v); });
+  if (!got) {
+    // A sink whose channel was closed (it ended early) sees the end of its stream.
+    if (!s.ch.is_open()) {
+      out = nullptr;
+      return true;
+    }
+    return false;
+  }
+  if (out) {
+    --s.depth;
+    s.stats.messages.fetch_add(1, std::memory_order_relaxed);
+    s.stats.bytes.fetch_add(out->record().size(), std::memory_order_relaxed);
+  }
+  return true;
+}
+
+plugin_stats& message_reader::stats() const noexcept { return port_->stats; }
+asio::any_io_executor message_reader::get_executor() const { return port_->owner->ex; }
+feedback_writer message_reader::feedback() const noexcept { return feedback_writer(port_); }
+
+void feedback_writer::push(message_ptr m) {
+  if (port_ && m) port_->owner->push_feedback(*port_, std::move(m));
+}
+
+// --- plugin_stats ---------------------------------------------------------------------------
+
+std::atomic<std::uint64_t>& plugin_stats::counter(std::string_view key) {
+  std::lock_guard lk(mu_);
+  for (auto& [k, v] : named_)
+    if (k == key) return v;
+  return named_.emplace_back(std::piecewise_construct, std::forward_as_tuple(key),
+                             std::forward_as_tuple(0))
+      .second;
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> plugin_stats::counters() const {
+  std::lock_guard lk(mu_);
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  for (auto& [k, v] : named_) out.emplace_back(k, v.load(std::memory_order_relaxed));
+  return out;
+}
+
+// --- pipeline -------------------------------------------------------------------------------
+
+pipeline::pipeline(asio::any_io_executor ex, pipeline_options options)
+    : impl_(std::make_unique<impl>(std::move(ex), options)) {}
+
+pipeline::~pipeline() = default;
+
+plugin_stats& pipeline::add_source(std::string name, std::unique_ptr<source> s, rate_limit limit) {
+  auto p = std::make_unique<source_port>(std::move(name), limit);
+  p->owner = impl_.get();
+  p->index = static_cast<std::uint32_t>(impl_->sources.size());
+  p->plugin = std::move(s);
+  auto& ref = p->stats;
+  impl_->sources.push_back(std::move(p));
+  return ref;
+}
+
+plugin_stats& pipeline::add_sink(std::string name, std::unique_ptr<sink> s, rate_limit limit,
+                                 std::size_t queue_capacity) {
+  auto cap = queue_capacity ? queue_capacity : impl_->opts.queue_capacity;
+  auto p = std::make_unique<sink_port>(std::move(name), limit, impl_->ex, std::max<std::size_t>(cap, 1));
+  p->owner = impl_.get();
+  p->index = static_cast<std::uint32_t>(impl_->sinks.size());
+  p->produces = s->produces_feedback();
+  p->plugin = std::move(s);
+  auto* raw = p.get();
+  p->stats.queue_depth = [raw] { return raw->depth; };
+  auto& ref = p->stats;
+  impl_->sinks.push_back(std::move(p));
+  return ref;
+}
+
+void pipeline::add_filter(std::unique_ptr<message_filter> f) { impl_->filters.push_back(std::move(f)); }
+
+void pipeline::start(asio::any_completion_handler<void(std::exception_ptr)> handler) {
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  if (slot.is_connected()) {
+    slot.assign([this](asio::cancellation_type t) {
+      if ((t & asio::cancellation_type::terminal) != asio::cancellation_type::none)
+        abort();
+      else
+        stop();
+    });
+  }
+  if (impl_->started)
+    throw std::logic_error("pipeline::async_run called twice");
+  impl_->started = true;
+  asio::co_spawn(impl_->ex, impl_->run(),
+                 [h = std::move(handler), slot](std::exception_ptr e) mutable {
+                   if (slot.is_connected()) slot.clear();
+                   std::move(h)(e);
+                 });
+}
+
+void pipeline::stop() {
+  asio::dispatch(impl_->ex, [i = impl_.get()] {
+    if (i->started) i->request_stop();
+    else i->stopping = true;
+  });
+}
+
+void pipeline::abort() {
+  asio::dispatch(impl_->ex, [i = impl_.get()] { i->request_abort(); });
+}
+
+bool pipeline::stopping() const noexcept { return impl_->stopping; }
+
+std::vector<const plugin_stats*> pipeline::stats() const {
+  std::vector<const plugin_stats*> out;
+  for (auto& s : impl_->sources) out.push_back(&s->stats);
+  for (auto& s : impl_->sinks) out.push_back(&s->stats);
+  out.push_back(&impl_->emitter_stats);
+  return out;
+}
+
+}  // namespace coreplay

@@ -1,0 +1,203 @@
+// Every plugin of this build, and every gor flag: one explicit list.
+#include "core/registry.hpp"
+
+#include "core/core_options.hpp"
+#include "inputs/dummy/dummy_input.hpp"
+#include "outputs/stdout/stdout_output.hpp"
+
+namespace coreplay {
+
+option_group<core_options> core_option_group() {
+  option_group<core_options> g("Process and emitter");
+  g.add("stats", &core_options::stats, "Print per-plugin counters periodically and a summary at exit")
+      .add("stats-interval", &core_options::stats_interval, "How often --stats prints (coreplay)")
+      .add("verbose", &core_options::verbose, "Log level: 1 errors and info, 2 more, 3 per-message traces")
+      .add("exit-after", &core_options::exit_after, "Stop cleanly after this long (0: never)")
+      .add("split-output", &core_options::split_output,
+           "Send each request to one output, round robin, instead of to all; its responses follow it")
+      .add("recognize-tcp-sessions", &core_options::recognize_tcp_sessions,
+           "With --split-output, keep each TCP session on one output")
+      .add("copy-buffer-size", &core_options::copy_buffer_size, "Larger payloads are truncated (counted)")
+      .add("drain-timeout", &core_options::drain_timeout,
+           "On stop, how long outputs may take to drain before everything is cancelled (coreplay)");
+  return g;
+}
+
+namespace {
+
+option_spec pending(std::string flag, value_kind kind, std::string def, std::string help) {
+  option_spec s;
+  s.flag = std::move(flag);
+  s.kind = kind;
+  s.default_text = std::move(def);
+  s.help = std::move(help);
+  return s;
+}
+
+constexpr auto B = value_kind::flag;
+constexpr auto I = value_kind::integer;
+constexpr auto IL = value_kind::integer_list;
+constexpr auto Z = value_kind::size;
+constexpr auto D = value_kind::duration;
+constexpr auto T = value_kind::text;
+constexpr auto TL = value_kind::text_list;
+
+registry make_default_registry() {
+  registry r;
+  r.add_group(core_option_group());
+  r.add_pending("Process and emitter", {
+      pending("middleware", T, "", "Command that receives and transforms every message (gor's hex line protocol)"),
+      pending("prettify-http", B, "false", "De-chunk and gunzip HTTP bodies, fixing Content-Length"),
+      pending("http-pprof", T, "", "Serve metrics and debug endpoints on this address"),
+      pending("cpuprofile", T, "", "Write a CPU profile to this file"),
+      pending("memprofile", T, "", "Write a memory profile to this file"),
+  });
+
+  r.add_input("input-dummy", "Emit a GET / request and its response every second (the value is ignored)",
+              option_group<dummy_input_options>("Dummy input"),
+              [](const std::string&, const dummy_input_options& o, rate_limit&) {
+                return std::make_unique<dummy_input>(o);
+              });
+  r.make_value_optional("input-dummy");
+  r.add_output("output-stdout", "Write every message to stdout in gor's file format",
+               option_group<stdout_output_options>("Stdout, dummy and null outputs"),
+               [](const std::string&, const stdout_output_options&, rate_limit&, std::size_t&) {
+                 return std::make_unique<stdout_output>();
+               }, true);
+  r.add_output("output-dummy", "Same as --output-stdout (gor's dummy output)",
+               option_group<stdout_output_options>("Stdout, dummy and null outputs"),
+               [](const std::string&, const stdout_output_options&, rate_limit&, std::size_t&) {
+                 return std::make_unique<stdout_output>();
+               }, true);
+  r.add_output("output-null", "Take every message and discard it",
+               option_group<stdout_output_options>("Stdout, dummy and null outputs"),
+               [](const std::string&, const stdout_output_options&, rate_limit&, std::size_t&) {
+                 return std::make_unique<null_output>();
+               }, true);
+
+  r.add_pending("File input", {
+      pending("input-file", TL, "", "Replay gor files (a glob; several files merge by timestamp); 'f.gor|200%' doubles the speed"),
+      pending("input-file-loop", B, "false", "Start over at the end"),
+      pending("input-file-read-depth", I, "100", "Records per file kept sorted by timestamp to fix small disorder"),
+      pending("input-file-dry-run", B, "false", "Read the files and report what a replay would do, sending nothing"),
+      pending("input-file-max-wait", D, "0", "Cap on any wait between two records (0: none)"),
+  });
+  r.add_pending("File output", {
+      pending("output-file", TL, "", "Record to a gor file; path template tokens %Y %m %d %H %M %S %NS %r %t %i; .gz compresses"),
+      pending("output-file-flush-interval", D, "1s", "Longest time data waits in a buffer"),
+      pending("output-file-append", B, "false", "Keep appending to one file instead of chunking"),
+      pending("output-file-size-limit", Z, "32mb", "Start a new chunk at this size"),
+      pending("output-file-queue-limit", I, "256", "Start a new chunk after this many records (0: no limit)"),
+      pending("output-file-max-size-limit", Z, "1tb", "Stop writing after this many bytes in total"),
+      pending("output-file-buffer", T, "/tmp", "Staging directory for uploads (gor PRO: S3)"),
+  });
+  r.add_pending("Raw capture input", {
+      pending("input-raw", TL, "", "Capture HTTP traffic: ':8080', '127.0.0.1:8080', 'eth0:8080', 'file.pcap:8080' (pcap_file)"),
+      pending("input-raw-engine", T, "libpcap", "libpcap, pcap_file, af_packet, raw_socket or vxlan"),
+      pending("input-raw-track-response", B, "false", "Also capture the responses"),
+      pending("input-raw-protocol", T, "http", "http or binary"),
+      pending("input-raw-realip-header", T, "", "Header to put the client IP into (e.g. X-Real-IP)"),
+      pending("input-raw-expire", D, "2s", "A message with no new packet for this long is complete or dropped"),
+      pending("input-raw-allow-incomplete", B, "false", "Emit messages with missing packets instead of dropping them"),
+      pending("input-raw-bpf-filter", T, "", "Capture filter replacing the automatic one"),
+      pending("input-raw-timestamp-type", T, "", "libpcap timestamp source"),
+      pending("input-raw-snaplen", Z, "0", "Bytes captured per packet (0: all)"),
+      pending("input-raw-override-snaplen", B, "false", "gor compatibility: capture 64 KiB per packet"),
+      pending("input-raw-buffer-timeout", D, "0", "libpcap buffer timeout (0: immediate)"),
+      pending("input-raw-buffer-size", Z, "0", "Kernel capture buffer size (0: the OS default)"),
+      pending("input-raw-promisc", B, "false", "Promiscuous mode"),
+      pending("input-raw-monitor", B, "false", "RF monitor mode"),
+      pending("input-raw-stats", B, "false", "Print capture counters"),
+      pending("input-raw-ignore-interface", TL, "", "Interface not to capture on"),
+      pending("input-raw-vlan", B, "false", "Capture 802.1Q tagged traffic"),
+      pending("input-raw-vlan-vid", IL, "", "VLAN id to capture"),
+      pending("input-raw-vxlan-port", I, "4789", "UDP port of the vxlan engine"),
+      pending("input-raw-vxlan-vni", IL, "", "VXLAN network id to accept (negative: to reject)"),
+  });
+  r.add_pending("HTTP output", {
+      pending("output-http", TL, "", "Replay requests to this URL ('http://staging|10' limits to 10 req/s)"),
+      pending("output-http-workers-min", I, "0", "Minimum concurrent requests per output"),
+      pending("output-http-workers", I, "0", "Maximum concurrent requests per output (0: unbounded)"),
+      pending("output-http-queue-len", I, "1000", "Requests queued per output before back-pressure"),
+      pending("output-http-worker-timeout", D, "2s", "Idle time before an extra worker stops"),
+      pending("output-http-timeout", D, "5s", "Time limit for one request"),
+      pending("output-http-redirects", I, "0", "Redirects to follow"),
+      pending("output-http-skip-verify", B, "false", "Do not verify TLS certificates"),
+      pending("output-http-track-response", B, "false", "Emit the replayed responses (type 3) to the other outputs"),
+      pending("output-http-response-buffer", Z, "100kb", "Bytes of each response kept"),
+      pending("output-http-stats", B, "false", "Report HTTP output counters (with --stats)"),
+      pending("output-http-stats-ms", I, "5000", "HTTP output report period in milliseconds"),
+      pending("output-http-elasticsearch", T, "", "Export request/response pairs to Elasticsearch: http://host:9200/index"),
+      pending("http-original-host", B, "false", "Keep the captured Host header"),
+  });
+  r.add_pending("HTTP modifiers", {
+      pending("http-allow-method", TL, "", "Only these methods pass (e.g. GET)"),
+      pending("http-set-header", TL, "", "Set a header: 'Name: value'"),
+      pending("http-set-param", TL, "", "Set a query parameter: name=value"),
+      pending("http-allow-url", TL, "", "Only requests whose path+query match this regex pass"),
+      pending("http-disallow-url", TL, "", "Requests whose path+query match this regex are dropped"),
+      pending("http-allow-header", TL, "", "Only requests whose header matches pass: 'Name: regex'"),
+      pending("http-disallow-header", TL, "", "Requests whose header matches are dropped: 'Name: regex'"),
+      pending("http-basic-auth-filter", TL, "", "Only requests whose Basic credentials match this regex pass"),
+      pending("http-header-limiter", TL, "", "Keep a consistent share of header values: 'Name: 25%'"),
+      pending("http-param-limiter", TL, "", "Keep a consistent share of parameter values: 'name: 25%'"),
+      pending("http-rewrite-url", TL, "", "Rewrite the path: 'regex:replacement' ($1 groups)"),
+      pending("http-rewrite-header", TL, "", "Rewrite a header: 'Name: regex,replacement'"),
+  });
+  r.add_pending("TCP and WebSocket", {
+      pending("input-tcp", TL, "", "Receive messages from other coreplay/gor instances on this address"),
+      pending("input-tcp-secure", B, "false", "TLS on the TCP input"),
+      pending("input-tcp-certificate", T, "", "PEM certificate of the TCP input"),
+      pending("input-tcp-certificate-key", T, "", "PEM key of the TCP input"),
+      pending("output-tcp", TL, "", "Send messages to another coreplay/gor instance"),
+      pending("output-tcp-secure", B, "false", "TLS on the TCP output"),
+      pending("output-tcp-skip-verify", B, "false", "Do not verify the TCP output's certificate"),
+      pending("output-tcp-sticky", B, "false", "Keep each id on one connection"),
+      pending("output-tcp-workers", I, "10", "Connections of the TCP output"),
+      pending("output-tcp-stats", B, "false", "Report TCP output counters (with --stats)"),
+      pending("output-ws", TL, "", "Send messages as WebSocket frames: ws://host:port/path"),
+      pending("output-ws-skip-verify", B, "false", "Do not verify the WebSocket output's certificate"),
+      pending("output-ws-sticky", B, "false", "Keep each id on one connection"),
+      pending("output-ws-workers", I, "10", "Connections of the WebSocket output"),
+      pending("output-ws-stats", B, "false", "Report WebSocket output counters (with --stats)"),
+      pending("input-http", TL, "", "An HTTP server whose every request becomes a message"),
+  });
+  r.add_pending("Binary output", {
+      pending("output-binary", TL, "", "Replay raw payloads (binary protocols) to host:port"),
+      pending("output-tcp-response-buffer", Z, "0", "Bytes of each binary response kept"),
+      pending("output-binary-workers", I, "0", "Connections of the binary output"),
+      pending("output-binary-timeout", D, "0", "Time limit for one binary exchange"),
+      pending("output-binary-track-response", B, "false", "Emit binary responses (type 3)"),
+      pending("output-binary-debug", B, "false", "Log binary exchanges"),
+  });
+  r.add_pending("Kafka", {
+      pending("output-kafka-host", T, "", "Kafka brokers: a:9092,b:9092"),
+      pending("output-kafka-topic", T, "", "Kafka topic to produce to"),
+      pending("output-kafka-json-format", B, "false", "Produce gor's JSON documents instead of raw records"),
+      pending("output-kafka-use-sasl", B, "false", "SASL authentication"),
+      pending("output-kafka-mechanism", T, "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+      pending("output-kafka-username", T, "", "SASL user"),
+      pending("output-kafka-password", T, "", "SASL password"),
+      pending("input-kafka-host", T, "", "Kafka brokers: a:9092,b:9092"),
+      pending("input-kafka-topic", T, "", "Kafka topic to consume"),
+      pending("input-kafka-json-format", B, "false", "Consume gor's JSON documents"),
+      pending("input-kafka-use-sasl", B, "false", "SASL authentication"),
+      pending("input-kafka-mechanism", T, "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+      pending("input-kafka-username", T, "", "SASL user"),
+      pending("input-kafka-password", T, "", "SASL password"),
+      pending("input-kafka-offset", T, "-1", "-1 newest, -2 oldest, or an offset; '|200%' replays timing at 2x"),
+      pending("kafka-tls-ca-cert", T, "", "CA certificate for Kafka TLS"),
+      pending("kafka-tls-client-cert", T, "", "Client certificate for Kafka TLS"),
+      pending("kafka-tls-client-key", T, "", "Client key for Kafka TLS"),
+  });
+  return r;
+}
+
+}  // namespace
+
+const registry& default_registry() {
+  static const registry r = make_default_registry();
+  return r;
+}
+
+}  // namespace coreplay

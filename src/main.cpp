@@ -1,0 +1,3 @@
+#include "core/app.hpp"
+
+int main(int argc, char** argv) { return coreplay::run_app(argc, argv); }
