@@ -2,6 +2,8 @@
 // Sans-I/O: the reader takes bytes and gives messages; the writer gives bytes.
 #pragma once
 
+#include "core/gor_format.hpp"
+
 #include <coreplay/message.hpp>
 
 #include <cstddef>
@@ -13,9 +15,7 @@
 
 namespace coreplay {
 
-// 0A F0 9F 90 B5 F0 9F 99 88 F0 9F 99 89 0A
-inline constexpr std::string_view gor_separator =
-    "\n\xF0\x9F\x90\xB5\xF0\x9F\x99\x88\xF0\x9F\x99\x89\n";
+// gor_separator (core/gor_format.hpp): 0A F0 9F 90 B5 F0 9F 99 88 F0 9F 99 89 0A.
 // The separator without its leading '\n': the line that ends a record.
 inline constexpr std::string_view gor_separator_line = gor_separator.substr(1);
 
