@@ -126,14 +126,19 @@ struct output_state {
     gz.reset();
   }
 
-  asio::awaitable<void> open(const std::string& name) {
-    co_await gate.lock();
-    gate_guard g{gate};
-    co_await close_file();
+  // Caller holds the gate and has closed the previous file.
+  void open_file(const std::string& name) {
     file.emplace(exec, name, block_file::open_mode::write_append, opts.prefer_io_uring);
     if (ends_with_gz(name)) gz.emplace(opts.gzip_level);
     planner.opened(file->size());
     files_opened.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  asio::awaitable<void> open(const std::string& name) {
+    co_await gate.lock();
+    gate_guard g{gate};
+    co_await close_file();
+    open_file(name);
   }
 
   // Appends a record; returns the bytes it adds on disk (compressed for .gz, approximately).
@@ -187,8 +192,6 @@ file_output::file_output(file_output_options opts) : opts_(std::move(opts)) {
 
 asio::awaitable<void> file_output::run(message_reader in) {
   auto ex = co_await asio::this_coro::executor;
-  // Only the receive is cancellable; our own writes finish (they are bound to no slot).
-  co_await asio::this_coro::throw_if_cancelled(false);
   auto& stats = in.stats();
   auto st = std::make_shared<output_state>(ex, opts_, stats);
   asio::co_spawn(ex, flush_loop(st, opts_.flush_interval), [st](std::exception_ptr e) {
@@ -201,33 +204,42 @@ asio::awaitable<void> file_output::run(message_reader in) {
   path_tokens tok;
   tok.instance = process_instance_id();
 
+  auto path_for = [&](const message& m) -> std::string {
+    if (!tokens) return fixed_path;
+    clock.now(tok);
+    tok.request_id = m.id();
+    tok.payload_type = static_cast<char>(m.type());
+    return clean_path(expand_path_template(opts_.path, tok));
+  };
+  auto account = [&](const message& m, std::uint64_t disk_bytes) {
+    st->planner.wrote(disk_bytes);
+    st->total_record_bytes += gor_record_size(m);
+    if (opts_.max_size_limit_bytes > 0 && st->total_record_bytes >= opts_.max_size_limit_bytes) {
+      st->full = true;
+      std::cerr << "coreplay: output-file: reached the size limit (" << opts_.max_size_limit_bytes
+                << " bytes); further messages are dropped\n";
+    }
+  };
+
+  // A message taken from the reader but not yet in a buffer: cleanup writes it if a
+  // cancellation lands between the two.
+  message_ptr unwritten;
   std::exception_ptr err;
   try {
     for (;;) {
-      message_ptr m = co_await in.receive();
-      if (!m) break;
+      unwritten = co_await in.receive();
+      if (!unwritten) break;
       if (st->flush_error) std::rethrow_exception(st->flush_error);
       if (st->full) {
         stats.drops.fetch_add(1, std::memory_order_relaxed);
         st->dropped_max_size.fetch_add(1, std::memory_order_relaxed);
+        unwritten.reset();
         continue;
       }
-      std::string path;
-      if (tokens) {
-        clock.now(tok);
-        tok.request_id = m->id();
-        tok.payload_type = static_cast<char>(m->type());
-        path = clean_path(expand_path_template(opts_.path, tok));
-      }
-      auto placed = st->planner.place(tokens ? path : fixed_path);
+      auto placed = st->planner.place(path_for(*unwritten));
       if (placed.open_new) co_await st->open(placed.name);
-      st->planner.wrote(st->append(*m));
-      st->total_record_bytes += gor_record_size(*m);
-      if (opts_.max_size_limit_bytes > 0 && st->total_record_bytes >= opts_.max_size_limit_bytes) {
-        st->full = true;
-        std::cerr << "coreplay: output-file: reached the size limit (" << opts_.max_size_limit_bytes
-                  << " bytes); further messages are dropped\n";
-      }
+      account(*unwritten, st->append(*unwritten));
+      unwritten.reset();
       if (st->pending.size() >= opts_.write_buffer_bytes) {
         co_await st->gate.lock();
         gate_guard g{st->gate};
@@ -238,12 +250,23 @@ asio::awaitable<void> file_output::run(message_reader in) {
     err = std::current_exception();
   }
 
-  // Cleanup runs whether the stream ended, failed or was cancelled.
+  // Cleanup runs whether the stream ended, failed or was cancelled, and is not interruptible:
+  // nothing below is cancellable, and a repeated cancellation must not skip it.
   co_await asio::this_coro::reset_cancellation_state();
+  co_await asio::this_coro::throw_if_cancelled(false);
   st->stopping = true;
   st->flush_timer.cancel();
-  co_await st->gate.lock();
+  co_await st->gate.lock();  // an in-flight flush finishes first, so bytes stay in order
   try {
+    if (unwritten && !st->full) {
+      auto placed = st->planner.place(path_for(*unwritten));
+      // The planner may have moved on to a file that a cancelled open() never opened.
+      if (!st->file || st->file->path() != placed.name) {
+        st->close_file_sync();
+        st->open_file(placed.name);
+      }
+      account(*unwritten, st->append(*unwritten));
+    }
     st->close_file_sync();
   } catch (...) {
     if (!err) err = std::current_exception();
