@@ -1,5 +1,7 @@
 #include "inputs/file/file_input.hpp"
 
+#include "core/log.hpp"
+
 #include "inputs/file/gor_file_reader.hpp"
 #include "inputs/file/replay_schedule.hpp"
 
@@ -60,9 +62,9 @@ asio::awaitable<void> file_input::run(message_writer out) {
   };
 
   gor_file_read_options ropts;
-  ropts.read_depth = opts_.read_depth;
-  ropts.max_record_bytes = opts_.max_record_bytes;
-  ropts.block_bytes = opts_.read_block_bytes;
+  ropts.read_depth = static_cast<std::size_t>(std::max<std::int64_t>(opts_.read_depth, 1));
+  ropts.max_record_bytes = static_cast<std::size_t>(opts_.max_record_size.bytes);
+  ropts.block_bytes = static_cast<std::size_t>(opts_.read_block_size.bytes);
   ropts.prefer_io_uring = opts_.prefer_io_uring;
 
   int logged = 0;
@@ -70,9 +72,9 @@ asio::awaitable<void> file_input::run(message_writer out) {
     (s.why == gor_record_skip::reason::oversized ? oversized : malformed).fetch_add(1, std::memory_order_relaxed);
     stats.drops.fetch_add(1, std::memory_order_relaxed);
     if (logged < max_logged_skips) {
-      std::cerr << "coreplay: input-file: skipped record at byte " << s.offset << " of '" << path
-                << "': " << to_string(s.why) << " (" << s.size << " bytes)\n";
-      if (++logged == max_logged_skips) std::cerr << "coreplay: input-file: further skipped records are only counted\n";
+      log::info("input-file: skipped record at byte ", s.offset, " of '", path, "': ", to_string(s.why), " (",
+                s.size, " bytes)");
+      if (++logged == max_logged_skips) log::info("input-file: further skipped records are only counted");
     }
   };
 

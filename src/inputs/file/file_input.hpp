@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/gor_record.hpp"
+#include "core/options.hpp"
 
 #include <coreplay/plugin.hpp>
 
@@ -16,12 +17,12 @@ namespace coreplay {
 struct file_input_options {
   std::string path;                          // glob; several files merge by timestamp
   bool loop = false;                         // --input-file-loop
-  std::size_t read_depth = 100;              // --input-file-read-depth: per-file reordering window
+  std::int64_t read_depth = 100;             // --input-file-read-depth: per-file reordering window
   std::chrono::nanoseconds max_wait{0};      // --input-file-max-wait: caps each scaled gap; 0 = no cap
   bool dry_run = false;                      // --input-file-dry-run: print gor's summary, emit nothing
   double speed_factor = 1.0;                 // "|200%" → 2.0; <= 0: as fast as possible
-  std::size_t max_record_bytes = default_max_record_bytes;  // --copy-buffer-size: larger records skipped
-  std::size_t read_block_bytes = std::size_t{1} << 20;
+  byte_size max_record_size{default_max_record_bytes};  // --copy-buffer-size: larger records skipped
+  byte_size read_block_size{1u << 20};      // one read(2) or io_uring read
   bool prefer_io_uring = true;
   std::ostream* dry_run_out = nullptr;       // where the dry-run summary goes; stdout when null
 };

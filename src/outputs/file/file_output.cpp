@@ -3,6 +3,7 @@
 #include "core/block_file.hpp"
 #include "core/gor_record.hpp"
 #include "core/gzip_stream.hpp"
+#include "core/log.hpp"
 #include "outputs/file/chunk_naming.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -14,7 +15,7 @@
 
 #include <time.h>
 
-#include <iostream>
+#include <algorithm>
 #include <optional>
 
 namespace coreplay {
@@ -57,7 +58,7 @@ struct output_state {
   output_state(asio::any_io_executor ex, const file_output_options& o, plugin_stats& s)
       : exec(ex),
         opts(o),
-        planner(o.append, o.queue_limit, o.size_limit_bytes),
+        planner(o.append, static_cast<std::size_t>(std::max<std::int64_t>(o.queue_limit, 0)), o.size_limit.bytes),
         gate(ex),
         flush_timer(ex),
         files_opened(s.counter("files_opened")),
@@ -129,7 +130,7 @@ struct output_state {
   // Caller holds the gate and has closed the previous file.
   void open_file(const std::string& name) {
     file.emplace(exec, name, block_file::open_mode::write_append, opts.prefer_io_uring);
-    if (ends_with_gz(name)) gz.emplace(opts.gzip_level);
+    if (ends_with_gz(name)) gz.emplace(static_cast<int>(std::clamp<std::int64_t>(opts.gzip_level, 1, 9)));
     planner.opened(file->size());
     files_opened.fetch_add(1, std::memory_order_relaxed);
   }
@@ -214,10 +215,10 @@ asio::awaitable<void> file_output::run(message_reader in) {
   auto account = [&](const message& m, std::uint64_t disk_bytes) {
     st->planner.wrote(disk_bytes);
     st->total_record_bytes += gor_record_size(m);
-    if (opts_.max_size_limit_bytes > 0 && st->total_record_bytes >= opts_.max_size_limit_bytes) {
+    if (opts_.max_size_limit.bytes > 0 && st->total_record_bytes >= opts_.max_size_limit.bytes) {
       st->full = true;
-      std::cerr << "coreplay: output-file: reached the size limit (" << opts_.max_size_limit_bytes
-                << " bytes); further messages are dropped\n";
+      log::info("output-file: reached the size limit (", opts_.max_size_limit.bytes,
+                " bytes); further messages are dropped");
     }
   };
 
@@ -240,7 +241,7 @@ asio::awaitable<void> file_output::run(message_reader in) {
       if (placed.open_new) co_await st->open(placed.name);
       account(*unwritten, st->append(*unwritten));
       unwritten.reset();
-      if (st->pending.size() >= opts_.write_buffer_bytes) {
+      if (st->pending.size() >= opts_.write_buffer_size.bytes) {
         co_await st->gate.lock();
         gate_guard g{st->gate};
         co_await st->write_pending();

@@ -1,6 +1,8 @@
 // --output-file: writes gor files (optionally gzip), chunked and named as gor names them.
 #pragma once
 
+#include "core/options.hpp"
+
 #include <coreplay/plugin.hpp>
 
 #include <chrono>
@@ -12,13 +14,13 @@ namespace coreplay {
 
 struct file_output_options {
   std::string path;                                        // template: %Y %m %d %H %M %S %NS %r %t %i
-  std::uint64_t size_limit_bytes = std::uint64_t{32} << 20;   // --output-file-size-limit; 0 = none
-  std::size_t queue_limit = 256;                           // --output-file-queue-limit (records); 0 = none
-  std::uint64_t max_size_limit_bytes = std::uint64_t{1} << 40;  // --output-file-max-size-limit; 0 = none
+  byte_size size_limit{32u << 20};                         // --output-file-size-limit; 0 = none
+  std::int64_t queue_limit = 256;                          // --output-file-queue-limit (records); 0 = none
+  byte_size max_size_limit{std::uint64_t{1} << 40};        // --output-file-max-size-limit; 0 = none
   bool append = false;                                     // --output-file-append: one file, no _N
   std::chrono::nanoseconds flush_interval{std::chrono::seconds{1}};  // 0 means 100 ms, as gor
-  std::size_t write_buffer_bytes = std::size_t{256} << 10; // written when this full, or at a flush
-  int gzip_level = 6;                                      // for paths ending in .gz
+  byte_size write_buffer_size{256u << 10};                 // written when this full, or at a flush
+  std::int64_t gzip_level = 6;                             // for paths ending in .gz (1-9)
   bool prefer_io_uring = true;
 };
 

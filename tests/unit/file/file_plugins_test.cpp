@@ -303,7 +303,7 @@ TEST_CASE("file input skips malformed and oversized records and counts them", "[
   file_input_options o;
   o.path = d / "f.gor";
   o.speed_factor = 0;
-  o.max_record_bytes = 1000;
+  o.max_record_size = byte_size{1000};
   auto r = run_input(o);
   REQUIRE(r.got->got.size() == 2);
   CHECK(r.got->got[1]->payload() == "ok");  // the final record, its separator cut short
@@ -418,7 +418,7 @@ TEST_CASE("file output stops at the max size limit and counts drops", "[unit][fi
   file_output_options o;
   o.path = d / "m.gor";
   o.append = true;
-  o.max_size_limit_bytes = msgs[0]->record().size() + 14 + 1;  // the 2nd record crosses it
+  o.max_size_limit = byte_size{msgs[0]->record().size() + 14 + 1};  // the 2nd record crosses it
   asio::io_context io;
   pipeline p(io.get_executor());
   p.add_source("src", std::make_unique<vector_source>(msgs));
