@@ -245,7 +245,7 @@ TEST_CASE("file input loops until stopped", "[unit][file]") {
   file_input_options o;
   o.path = d / "f.gor";
   o.loop = true;
-  auto r = run_input(o, 10s, 200ms);
+  auto r = run_input(o, 10s, 1000ms);
   REQUIRE(r.result.finished);
   REQUIRE(r.got->got.size() >= 1000);
   for (std::size_t i = 0; i < 1000; ++i) CHECK(r.got->got[i]->id() == (i % 2 ? "b" : "a"));
