@@ -10,8 +10,18 @@ namespace {
 constexpr std::size_t sep_len = gor_separator.size();            // 14
 constexpr std::size_t line_len = gor_separator_line.size();      // 13
 
+// memchr for the separator's second byte (0xF0: rare in HTTP text, 1 in 256 in binary
+// bodies), then a check around it; measured faster than glibc's memmem on gor files.
 const char* find_separator(const char* p, std::size_t n) noexcept {
-  return static_cast<const char*>(::memmem(p, n, gor_separator.data(), sep_len));
+  if (n < sep_len) return nullptr;
+  const char* last = p + n - (sep_len - 1);  // the last place the 0xF0 byte can be
+  for (const char* q = p + 1; q <= last;) {
+    q = static_cast<const char*>(std::memchr(q, '\xF0', static_cast<std::size_t>(last - q) + 1));
+    if (!q) return nullptr;
+    if (q[-1] == '\n' && std::memcmp(q, gor_separator.data() + 1, sep_len - 1) == 0) return q - 1;
+    ++q;
+  }
+  return nullptr;
 }
 
 }  // namespace
