@@ -37,6 +37,17 @@ asio::awaitable<void> gor_file_reader::fill() {
   }
 }
 
+bool gor_file_reader::fill_buffered() {
+  while (window_.size() < opts_.read_depth) {
+    if (auto m = records_.next()) {
+      window_.push(std::move(m));
+      continue;
+    }
+    return done_;
+  }
+  return true;
+}
+
 asio::awaitable<void> gor_file_reader::read_more() {
   if (!gunzip_) {
     auto span = records_.prepare(opts_.block_bytes);
@@ -91,31 +102,58 @@ gor_file_merge::gor_file_merge(asio::any_io_executor ex, const std::vector<std::
   }
 }
 
-asio::awaitable<message_ptr> gor_file_merge::next() {
-  auto later = [this](std::size_t a, std::size_t b) {
-    auto ta = files_[a]->top_timestamp(), tb = files_[b]->top_timestamp();
+namespace {
+
+struct later_top {
+  const std::vector<std::unique_ptr<gor_file_reader>>* files;
+  bool operator()(std::size_t a, std::size_t b) const {
+    auto ta = (*files)[a]->top_timestamp(), tb = (*files)[b]->top_timestamp();
     return ta != tb ? ta > tb : a > b;
-  };
+  }
+};
+
+}  // namespace
+
+void gor_file_merge::reinsert(std::size_t i) {
+  if (files_[i]->empty()) return;
+  heap_.push_back(i);
+  std::push_heap(heap_.begin(), heap_.end(), later_top{&files_});
+}
+
+message_ptr gor_file_merge::pop_top() {
+  if (heap_.empty()) return nullptr;
+  std::pop_heap(heap_.begin(), heap_.end(), later_top{&files_});
+  std::size_t i = heap_.back();
+  heap_.pop_back();
+  refill_ = i;
+  return files_[i]->pop();
+}
+
+message_ptr gor_file_merge::try_next() {
+  if (!primed_) return nullptr;
+  if (refill_) {
+    if (!files_[*refill_]->fill_buffered()) return nullptr;
+    reinsert(*refill_);
+    refill_.reset();
+  }
+  return pop_top();
+}
+
+asio::awaitable<message_ptr> gor_file_merge::next() {
   if (!primed_) {
     primed_ = true;
     for (std::size_t i = 0; i < files_.size(); ++i) {
       co_await files_[i]->fill();
       if (!files_[i]->empty()) heap_.push_back(i);
     }
-    std::make_heap(heap_.begin(), heap_.end(), later);
+    std::make_heap(heap_.begin(), heap_.end(), later_top{&files_});
   }
-  if (heap_.empty()) co_return nullptr;
-  std::pop_heap(heap_.begin(), heap_.end(), later);
-  std::size_t i = heap_.back();
-  auto& f = *files_[i];
-  message_ptr m = f.pop();
-  co_await f.fill();
-  if (f.empty()) {
-    heap_.pop_back();
-  } else {
-    std::push_heap(heap_.begin(), heap_.end(), later);
+  if (refill_) {
+    co_await files_[*refill_]->fill();
+    reinsert(*refill_);
+    refill_.reset();
   }
-  co_return m;
+  co_return pop_top();
 }
 
 std::vector<std::string> expand_input_glob(const std::string& pattern) {

@@ -39,6 +39,8 @@ class gor_file_reader {
 
   // Reads until the window holds read_depth records or the file has ended.
   asio::awaitable<void> fill();
+  // The same from bytes already read; false when that needs I/O (then call fill()).
+  bool fill_buffered();
   // After fill(): true when the file has no more records.
   bool empty() const noexcept { return window_.empty(); }
   std::int64_t top_timestamp() const noexcept { return window_.top_timestamp(); }
@@ -76,13 +78,19 @@ class gor_file_merge {
 
   // The next record in timestamp order; nullptr once every file has ended.
   asio::awaitable<message_ptr> next();
+  // The next record when it needs no I/O (the common case), else nullptr: then call next().
+  message_ptr try_next();
 
   const std::vector<std::unique_ptr<gor_file_reader>>& files() const noexcept { return files_; }
 
  private:
   std::vector<std::unique_ptr<gor_file_reader>> files_;
+  message_ptr pop_top();
+  void reinsert(std::size_t i);
+
   std::vector<std::size_t> heap_;  // indexes into files_, min-heap by (top timestamp, index)
   bool primed_ = false;
+  std::optional<std::size_t> refill_;  // the file popped last, to refill before the next pop
 };
 
 // filepath.Glob: matches in lexical order. Throws std::runtime_error naming the pattern when
