@@ -5,7 +5,8 @@
 namespace coreplay {
 
 replay_schedule::replay_schedule(double speed_factor, std::chrono::nanoseconds max_wait)
-    : factor_(speed_factor), max_wait_(max_wait.count()) {}
+    // NaN, zero, negative and infinite factors all mean: no waiting.
+    : factor_(speed_factor > 0 && std::isfinite(speed_factor) ? speed_factor : 0.0), max_wait_(max_wait.count()) {}
 
 void replay_schedule::restart() noexcept {
   have_last_ = false;

@@ -112,10 +112,17 @@ TEST_CASE("replay schedule: absolute offsets, speed, max wait, disorder", "[unit
     CHECK(s.next(100).offset == 0ns);
     CHECK(s.next(150).offset == 50ns);
   }
-  SECTION("speed 0 is as fast as possible") {
-    replay_schedule s(0.0);
-    s.next(0);
-    CHECK(s.next(1'000'000'000).offset == 0ns);
+  SECTION("speed 0, NaN or infinite is as fast as possible") {
+    for (double f : {0.0, -1.0, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+      replay_schedule s(f);
+      s.next(0);
+      CHECK(s.next(1'000'000'000).offset == 0ns);
+    }
+  }
+  SECTION("huge gaps saturate instead of overflowing") {
+    replay_schedule s(0.001);
+    s.next(INT64_MIN);
+    CHECK(s.next(INT64_MAX).offset.count() == INT64_MAX);
   }
 }
 
