@@ -48,6 +48,9 @@ struct pipeline_options {
   std::size_t queue_capacity = 1024;
   // Messages an output may push back (replayed responses) before they are dropped and counted.
   std::size_t feedback_capacity = 100000;
+  // With a stage (middleware): once the inputs are done, the stage's input is closed after
+  // everything has settled and the stage has been silent this long.
+  std::chrono::nanoseconds stage_quiet_period = std::chrono::milliseconds(100);
 };
 
 // The first failure of a pipeline, naming the plugin it came from.
@@ -74,6 +77,9 @@ class pipeline {
                          std::size_t queue_capacity = 0);
   // Filters run in the order added, on every message between sources and sinks.
   void add_filter(std::unique_ptr<message_filter> f);
+  // A stage between the sources and the filters: every message, including the responses that
+  // outputs push back, goes through it; what it sends continues to the filters and sinks.
+  void set_stage(std::string name, std::unique_ptr<message_stage> s);
 
   // Runs until every source is done and every sink has drained, or stop()/abort(), or a failure.
   // Completes with nullptr, or the first failure (a plugin_error). Cancelling the operation

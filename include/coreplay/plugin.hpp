@@ -122,6 +122,16 @@ class sink {
   virtual bool accepts(const message&) const { return true; }
   // True when the sink pushes messages back through in.feedback() (response tracking).
   virtual bool produces_feedback() const { return false; }
+  // False while the sink still has work in flight that may produce feedback.
+  virtual bool idle() const { return true; }
+};
+
+// A transforming stage between the sources and the sinks (gor's --middleware): it receives
+// every message and sends back what continues, in any order, until `in` ends.
+class message_stage {
+ public:
+  virtual ~message_stage() = default;
+  virtual asio::awaitable<void> run(message_reader in, message_writer out) = 0;
 };
 
 // Transforms or filters messages between sources and sinks (modifiers, prettify...).

@@ -76,6 +76,9 @@ int run_app(int argc, char** argv) {
   } catch (const option_error& e) {
     std::cerr << "coreplay: " << e.what() << "\n";
     return 2;
+  } catch (const std::invalid_argument& e) {  // a value only its plugin can judge
+    std::cerr << "coreplay: " << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "coreplay: " << e.what() << "\n";
     return 1;

@@ -108,8 +108,8 @@ void load_pipeline_file(const std::string& path, const registry& reg, raw_option
     throw option_error(path + ":" + std::to_string(root.Mark().line + 1) +
                        ": expected a mapping of flag names to values (e.g. input-raw: \":8080\")");
   for (auto it = root.begin(); it != root.end(); ++it) {
-    const auto& key_node = it->first;
-    const auto& value = it->second;
+    const YAML::Node key_node = it->first;  // the iterator yields a temporary pair
+    const YAML::Node value = it->second;
     std::string where = path + ":" + std::to_string(key_node.Mark().line + 1);
     if (!key_node.IsScalar()) throw option_error(where + ": keys are flag names");
     std::string key = key_node.Scalar();

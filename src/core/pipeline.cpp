@@ -3,6 +3,10 @@
 //   sources --(bounded ingress)--> primary router --+--(bounded, one per sink)--> sinks
 //   sinks that track responses --(elastic feedback)--> feedback router --+
 //
+// With a stage (middleware), the routers feed the stage and a post router takes its output:
+//   sources --> primary router --> stage --(bounded)--> post router --> sinks
+//   feedback router --> stage
+//
 // Shutdown: when every source has ended (returned, or cancelled by stop()) the primary router
 // ends the streams of the feedback-producing sinks, waits until their last feedback has been
 // routed, then ends the other sinks' streams. Each sink drains its channel and flushes. Nothing
@@ -18,6 +22,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/multiple_exceptions.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -41,8 +46,16 @@ struct envelope {
 };
 using ingress_channel = asio::experimental::channel<void(error_code, envelope)>;
 
+// A many-to-one channel into a router, with its depth for --stats.
+struct lane {
+  ingress_channel ch;
+  std::size_t depth = 0;
+  lane(const asio::any_io_executor& ex, std::size_t cap) : ch(ex, std::max<std::size_t>(1, cap)) {}
+};
+
 struct source_port {
   pipeline::impl* owner = nullptr;
+  lane* target = nullptr;
   std::uint32_t index = 0;
   std::unique_ptr<source> plugin;
   plugin_stats stats;
@@ -91,6 +104,8 @@ bool is_cancellation(const std::exception_ptr& e) {
     std::rethrow_exception(e);
   } catch (const boost::system::system_error& se) {
     return is_cancel_code(se.code());
+  } catch (const asio::multiple_exceptions& me) {  // from awaitable operators || and &&
+    return is_cancellation(me.first_exception());
   } catch (...) {
     return false;
   }
@@ -99,6 +114,8 @@ bool is_cancellation(const std::exception_ptr& e) {
 std::string describe(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
+  } catch (const asio::multiple_exceptions& me) {
+    return describe(me.first_exception());
   } catch (const std::exception& ex) {
     return ex.what();
   } catch (...) {
@@ -148,8 +165,14 @@ struct pipeline::impl {
   std::atomic<std::uint64_t>& feedback_dropped = emitter_stats.counter("feedback_dropped");
   std::atomic<std::uint64_t>& abandoned = emitter_stats.counter("abandoned");
 
-  detail::ingress_channel ingress;
-  std::size_t ingress_depth = 0;
+  detail::lane primary;  // sources -> primary router
+  detail::lane post;     // stage -> post router
+
+  // The optional stage (middleware) and the ports it reads and writes through.
+  std::unique_ptr<message_stage> stage;
+  std::unique_ptr<sink_port> stage_in;
+  std::unique_ptr<source_port> stage_out;
+  std::chrono::steady_clock::time_point last_stage_output{};
 
   std::mutex feedback_mu;
   std::deque<message_ptr> feedback;
@@ -160,10 +183,12 @@ struct pipeline::impl {
 
   detail::bell tasks_bell{ex};
   std::size_t live_tasks = 0;
-  asio::cancellation_signal router_cancel;
-  asio::cancellation_signal feedback_cancel;
-  bool router_live = false;
-  bool feedback_live = false;
+  // The pipeline's own tasks, cancelled only by abort().
+  struct internal_task {
+    asio::cancellation_signal sig;
+    bool live = false;
+  };
+  internal_task router_task, post_task, feedback_task, stage_task;
   asio::steady_timer drain_timer{ex};
 
   bool started = false;
@@ -177,8 +202,8 @@ struct pipeline::impl {
   bounded_map<bool> dropped_requests{1 << 16};      // ids whose request a filter dropped
 
   impl(asio::any_io_executor e, pipeline_options o)
-      : ex(std::move(e)), opts(o), ingress(ex, std::max<std::size_t>(1, o.queue_capacity)) {
-    emitter_stats.queue_depth = [this] { return ingress_depth; };
+      : ex(std::move(e)), opts(o), primary(ex, o.queue_capacity), post(ex, o.queue_capacity) {
+    emitter_stats.queue_depth = [this] { return primary.depth + post.depth; };
   }
 
   void fail(const std::string& who, std::exception_ptr e) {
@@ -212,8 +237,8 @@ struct pipeline::impl {
     // Every source task, also one that has ended its plugin and waits to announce it.
     for (auto& s : sources)
       if (s->task_live) s->cancel.emit(asio::cancellation_type::terminal);
-    if (router_live) router_cancel.emit(asio::cancellation_type::terminal);
-    if (feedback_live) feedback_cancel.emit(asio::cancellation_type::terminal);
+    for (auto* t : {&router_task, &post_task, &feedback_task, &stage_task})
+      if (t->live) t->sig.emit(asio::cancellation_type::terminal);
     for (auto& s : sinks)
       if (s->task_live) s->cancel.emit(asio::cancellation_type::terminal);
   }
@@ -246,7 +271,43 @@ struct pipeline::impl {
     // nobody reads the ingress any more).
     if (aborting) co_return;
     co_await asio::this_coro::reset_cancellation_state();
-    co_await ingress.async_send(error_code{}, envelope{nullptr, p.index}, use_awaitable);
+    co_await p.target->ch.async_send(error_code{}, envelope{nullptr, p.index}, use_awaitable);
+  }
+
+  // --- the stage ---------------------------------------------------------------------------
+
+  asio::awaitable<void> run_stage() {
+    std::exception_ptr err;
+    try {
+      co_await stage->run(message_reader(stage_in.get()), message_writer(stage_out.get()));
+    } catch (...) {
+      err = std::current_exception();
+    }
+    close_ended_sink(*stage_in);
+    stage_out->running = false;
+    if (err && !(stopping && is_cancellation(err))) fail(stage_in->stats.name(), err);
+    if (aborting) co_return;
+    co_await asio::this_coro::reset_cancellation_state();
+    co_await post.ch.async_send(error_code{}, envelope{nullptr, 0}, use_awaitable);
+  }
+
+  // Once the inputs are done: wait until nothing is queued or in flight anywhere and the
+  // stage has been silent for the quiet period, so its last answers are not cut off.
+  asio::awaitable<void> settle_stage() {
+    asio::steady_timer t(ex);
+    const auto quiet = std::max<std::chrono::nanoseconds>(opts.stage_quiet_period, std::chrono::milliseconds(1));
+    for (;;) {
+      if (stage_in->closed) co_return;
+      bool busy = stage_in->depth > 0 || post.depth > 0;
+      {
+        std::lock_guard lk(feedback_mu);
+        busy = busy || !feedback.empty();
+      }
+      for (auto& s : sinks) busy = busy || (s->produces && (s->depth > 0 || !s->plugin->idle()));
+      if (!busy && std::chrono::steady_clock::now() - last_stage_output >= quiet) co_return;
+      t.expires_after(quiet / 2);
+      co_await t.async_wait(as_tuple_awaitable);
+    }
   }
 
   // --- routing ---------------------------------------------------------------------------
@@ -286,7 +347,7 @@ struct pipeline::impl {
   // Fast path without suspension; false when the sink's channel is full.
   bool try_deliver(sink_port& s, const message_ptr& m, bool& done) {
     done = true;
-    if (!s.plugin->accepts(*m)) return true;
+    if (s.plugin && !s.plugin->accepts(*m)) return true;
     if (s.closed) {
       s.stats.drops.fetch_add(1, std::memory_order_relaxed);
       return true;
@@ -316,6 +377,10 @@ struct pipeline::impl {
   }
 
   asio::awaitable<void> dispatch(message_ptr m, bool from_feedback) {
+    if (from_feedback && stage) {  // the middleware sees replayed responses too (gor)
+      co_await deliver(*stage_in, m);
+      co_return;
+    }
     m = process(std::move(m));
     if (!m) co_return;
     emitter_stats.messages.fetch_add(1, std::memory_order_relaxed);
@@ -349,24 +414,54 @@ struct pipeline::impl {
     if (is_cancel_code(ec) && aborting) throw boost::system::system_error(ec);
   }
 
+  static asio::awaitable<envelope> next(detail::lane& l) {
+    envelope e;
+    if (!l.ch.try_receive([&](error_code, envelope v) { e = std::move(v); })) {
+      auto [ec, v] = co_await l.ch.async_receive(as_tuple_awaitable);
+      if (ec) throw boost::system::system_error(ec);
+      e = std::move(v);
+    }
+    if (e.msg) --l.depth;
+    co_return e;
+  }
+
   asio::awaitable<void> route_primary() {
     std::size_t live = sources.size();
     while (live > 0) {
-      envelope e;
-      if (!ingress.try_receive([&](error_code, envelope v) { e = std::move(v); })) {
-        auto [ec, v] = co_await ingress.async_receive(as_tuple_awaitable);
-        if (ec) throw boost::system::system_error(ec);
-        e = std::move(v);
-      }
+      envelope e = co_await next(primary);
       if (!e.msg) {
         --live;
         continue;
       }
-      --ingress_depth;
+      if (stage) {
+        bool done;
+        if (!try_deliver(*stage_in, e.msg, done)) co_await deliver_slow(*stage_in, std::move(e.msg));
+      } else {
+        co_await dispatch(std::move(e.msg), false);
+      }
+    }
+    if (stage) {
+      // The post router finishes the run once the stage has answered everything.
+      co_await settle_stage();
+      co_await end_stream(*stage_in);
+      co_return;
+    }
+    co_await end_sinks();
+  }
+
+  asio::awaitable<void> route_post() {
+    for (;;) {
+      envelope e = co_await next(post);
+      if (!e.msg) break;
+      last_stage_output = std::chrono::steady_clock::now();
       co_await dispatch(std::move(e.msg), false);
     }
-    // Every source has ended. End the responders first so their last feedback still
-    // reaches the other sinks, then everyone else.
+    co_await end_sinks();
+  }
+
+  // Every input has ended. End the responders first so their last feedback still reaches
+  // the other sinks, then everyone else.
+  asio::awaitable<void> end_sinks() {
     for (auto& s : sinks)
       if (s->produces) co_await end_stream(*s);
     while (!feedback_done) co_await feedback_done_bell.wait();
@@ -411,13 +506,7 @@ struct pipeline::impl {
 
   // --- sinks -----------------------------------------------------------------------------
 
-  asio::awaitable<void> run_sink(sink_port& s) {
-    std::exception_ptr err;
-    try {
-      co_await s.plugin->run(message_reader(&s));
-    } catch (...) {
-      err = std::current_exception();
-    }
+  void close_ended_sink(sink_port& s) {
     s.running = false;
     s.closed = true;
     if (s.depth > 0) {
@@ -428,6 +517,16 @@ struct pipeline::impl {
     }
     s.ch.cancel();  // a router waiting to send to this sink gives up (close() alone leaves it waiting)
     s.ch.close();
+  }
+
+  asio::awaitable<void> run_sink(sink_port& s) {
+    std::exception_ptr err;
+    try {
+      co_await s.plugin->run(message_reader(&s));
+    } catch (...) {
+      err = std::current_exception();
+    }
+    close_ended_sink(s);
     if (s.produces) {
       --live_producers;
       feedback_bell.ring();
@@ -443,8 +542,14 @@ struct pipeline::impl {
       if (s->produces) ++live_producers;
       spawn(s->stats.name(), run_sink(*s), s->cancel, s->task_live);
     }
-    spawn("emitter", route_feedback(), feedback_cancel, feedback_live);
-    spawn("emitter", route_primary(), router_cancel, router_live);
+    spawn("emitter", route_feedback(), feedback_task.sig, feedback_task.live);
+    spawn("emitter", route_primary(), router_task.sig, router_task.live);
+    if (stage) {
+      stage_in->running = true;
+      stage_out->running = true;
+      spawn("emitter", route_post(), post_task.sig, post_task.live);
+      spawn(stage_in->stats.name(), run_stage(), stage_task.sig, stage_task.live);
+    }
     for (auto& s : sources) {
       s->running = true;
       spawn(s->stats.name(), run_source(*s), s->cancel, s->task_live);
@@ -469,12 +574,12 @@ asio::awaitable<void> message_writer::send(message_ptr m) {
   }
   p.stats.messages.fetch_add(1, std::memory_order_relaxed);
   p.stats.bytes.fetch_add(m->record().size(), std::memory_order_relaxed);
-  auto& in = p.owner->ingress;
-  ++p.owner->ingress_depth;
-  if (in.try_send(error_code{}, envelope{m, p.index})) co_return;
-  auto [ec] = co_await in.async_send(error_code{}, envelope{std::move(m), p.index}, as_tuple_awaitable);
+  auto& lane = *p.target;
+  ++lane.depth;
+  if (lane.ch.try_send(error_code{}, envelope{m, p.index})) co_return;
+  auto [ec] = co_await lane.ch.async_send(error_code{}, envelope{std::move(m), p.index}, as_tuple_awaitable);
   if (ec) {
-    --p.owner->ingress_depth;
+    --lane.depth;
     throw boost::system::system_error(ec);
   }
 }
@@ -486,11 +591,11 @@ bool message_writer::try_send(message_ptr m) {
     return true;
   }
   auto size = m->record().size();
-  if (!p.owner->ingress.try_send(error_code{}, envelope{std::move(m), p.index})) {
+  if (!p.target->ch.try_send(error_code{}, envelope{std::move(m), p.index})) {
     p.stats.drops.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  ++p.owner->ingress_depth;
+  ++p.target->depth;
   p.stats.messages.fetch_add(1, std::memory_order_relaxed);
   p.stats.bytes.fetch_add(size, std::memory_order_relaxed);
   return true;
@@ -572,6 +677,7 @@ pipeline::~pipeline() = default;
 plugin_stats& pipeline::add_source(std::string name, std::unique_ptr<source> s, rate_limit limit) {
   auto p = std::make_unique<source_port>(std::move(name), limit);
   p->owner = impl_.get();
+  p->target = &impl_->primary;
   p->index = static_cast<std::uint32_t>(impl_->sources.size());
   p->plugin = std::move(s);
   auto& ref = p->stats;
@@ -595,6 +701,18 @@ plugin_stats& pipeline::add_sink(std::string name, std::unique_ptr<sink> s, rate
 }
 
 void pipeline::add_filter(std::unique_ptr<message_filter> f) { impl_->filters.push_back(std::move(f)); }
+
+void pipeline::set_stage(std::string name, std::unique_ptr<message_stage> s) {
+  auto& i = *impl_;
+  i.stage = std::move(s);
+  i.stage_in = std::make_unique<sink_port>(name, rate_limit{}, i.ex, i.opts.queue_capacity);
+  i.stage_in->owner = &i;
+  auto* in = i.stage_in.get();
+  in->stats.queue_depth = [in] { return in->depth; };
+  i.stage_out = std::make_unique<source_port>(name + ".out", rate_limit{});
+  i.stage_out->owner = &i;
+  i.stage_out->target = &i.post;
+}
 
 void pipeline::start(asio::any_completion_handler<void(std::exception_ptr)> handler) {
   auto slot = asio::get_associated_cancellation_slot(handler);
@@ -633,6 +751,10 @@ std::vector<const plugin_stats*> pipeline::stats() const {
   std::vector<const plugin_stats*> out;
   for (auto& s : impl_->sources) out.push_back(&s->stats);
   for (auto& s : impl_->sinks) out.push_back(&s->stats);
+  if (impl_->stage) {
+    out.push_back(&impl_->stage_in->stats);
+    out.push_back(&impl_->stage_out->stats);
+  }
   out.push_back(&impl_->emitter_stats);
   return out;
 }

@@ -3,6 +3,7 @@
 
 #include "core/core_options.hpp"
 #include "inputs/dummy/dummy_input.hpp"
+#include "inputs/raw/raw_input.hpp"
 #include "outputs/stdout/stdout_output.hpp"
 
 namespace coreplay {
@@ -36,7 +37,6 @@ option_spec pending(std::string flag, value_kind kind, std::string def, std::str
 
 constexpr auto B = value_kind::flag;
 constexpr auto I = value_kind::integer;
-constexpr auto IL = value_kind::integer_list;
 constexpr auto Z = value_kind::size;
 constexpr auto D = value_kind::duration;
 constexpr auto T = value_kind::text;
@@ -91,29 +91,11 @@ registry make_default_registry() {
       pending("output-file-max-size-limit", Z, "1tb", "Stop writing after this many bytes in total"),
       pending("output-file-buffer", T, "/tmp", "Staging directory for uploads (gor PRO: S3)"),
   });
-  r.add_pending("Raw capture input", {
-      pending("input-raw", TL, "", "Capture HTTP traffic: ':8080', '127.0.0.1:8080', 'eth0:8080', 'file.pcap:8080' (pcap_file)"),
-      pending("input-raw-engine", T, "libpcap", "libpcap, pcap_file, af_packet, raw_socket or vxlan"),
-      pending("input-raw-track-response", B, "false", "Also capture the responses"),
-      pending("input-raw-protocol", T, "http", "http or binary"),
-      pending("input-raw-realip-header", T, "", "Header to put the client IP into (e.g. X-Real-IP)"),
-      pending("input-raw-expire", D, "2s", "A message with no new packet for this long is complete or dropped"),
-      pending("input-raw-allow-incomplete", B, "false", "Emit messages with missing packets instead of dropping them"),
-      pending("input-raw-bpf-filter", T, "", "Capture filter replacing the automatic one"),
-      pending("input-raw-timestamp-type", T, "", "libpcap timestamp source"),
-      pending("input-raw-snaplen", Z, "0", "Bytes captured per packet (0: all)"),
-      pending("input-raw-override-snaplen", B, "false", "gor compatibility: capture 64 KiB per packet"),
-      pending("input-raw-buffer-timeout", D, "0", "libpcap buffer timeout (0: immediate)"),
-      pending("input-raw-buffer-size", Z, "0", "Kernel capture buffer size (0: the OS default)"),
-      pending("input-raw-promisc", B, "false", "Promiscuous mode"),
-      pending("input-raw-monitor", B, "false", "RF monitor mode"),
-      pending("input-raw-stats", B, "false", "Print capture counters"),
-      pending("input-raw-ignore-interface", TL, "", "Interface not to capture on"),
-      pending("input-raw-vlan", B, "false", "Capture 802.1Q tagged traffic"),
-      pending("input-raw-vlan-vid", IL, "", "VLAN id to capture"),
-      pending("input-raw-vxlan-port", I, "4789", "UDP port of the vxlan engine"),
-      pending("input-raw-vxlan-vni", IL, "", "VXLAN network id to accept (negative: to reject)"),
-  });
+  r.add_input("input-raw",
+              "Capture HTTP traffic: ':8080', '127.0.0.1:8080', '[::1]:8080', 'eth0:8080', ':80,8080', 'file.pcap:8080'",
+              raw_input_option_group(), [](const std::string& address, const raw_input_options& o, rate_limit&) {
+                return std::make_unique<raw_input>(address, o);
+              });
   r.add_pending("HTTP output", {
       pending("output-http", TL, "", "Replay requests to this URL ('http://staging|10' limits to 10 req/s)"),
       pending("output-http-workers-min", I, "0", "Minimum concurrent requests per output"),

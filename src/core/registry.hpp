@@ -48,6 +48,14 @@ class registry {
     validators_.push_back([group](const raw_options& raw) { (void)group.parse(raw); });
   }
 
+  // Options that shape the pipeline itself (middleware, modifiers): `setup` runs on every
+  // build with the parsed options.
+  template <typename Opts, typename Setup>
+  void add_pipeline_setup(const option_group<Opts>& group, Setup setup) {
+    add_group(group);
+    setups_.push_back([group, setup](pipeline& p, const raw_options& raw) { setup(p, group.parse(raw)); });
+  }
+
   // gor flags whose plugin this build does not have: accepted by the parser, rejected with
   // "not implemented in this build" when used.
   void add_pending(std::string group, std::vector<option_spec> specs);
@@ -100,6 +108,7 @@ class registry {
   std::vector<option_spec> specs_;
   std::vector<plugin_entry> plugins_;
   std::vector<std::function<void(const raw_options&)>> validators_;
+  std::vector<std::function<void(pipeline&, const raw_options&)>> setups_;
 };
 
 // The registry with every plugin of this build.

@@ -110,6 +110,7 @@ std::size_t registry::output_count(const raw_options& raw) const {
 }
 
 void registry::build(pipeline& pl, const raw_options& raw) const {
+  for (auto& setup : setups_) setup(pl, raw);
   for (auto& p : plugins_) {
     auto* vs = raw.find(p.flag);
     if (!vs) continue;

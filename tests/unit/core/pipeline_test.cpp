@@ -344,3 +344,71 @@ TEST_CASE("cancelling async_run through its slot stops the pipeline", "[unit][pi
   CHECK(finished);
   CHECK(st->ended);
 }
+
+namespace {
+// An in-process stand-in for a middleware: echoes with a delay, drops "drop" ids, answers late.
+class echo_stage : public message_stage {
+ public:
+  asio::awaitable<void> run(message_reader in, message_writer out) override {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (auto m = co_await in.receive()) {
+      ++seen;
+      if (m->type() == message_type::replayed_response) ++replayed_seen;
+      if (m->id().rfind("drop", 0) == 0) continue;
+      t.expires_after(50us);
+      co_await t.async_wait(asio::use_awaitable);
+      co_await out.send(m);
+    }
+  }
+  std::size_t seen = 0, replayed_seen = 0;
+};
+}  // namespace
+
+TEST_CASE("a stage sees every message, replayed responses included, and its output continues", "[unit][pipeline][stage]") {
+  asio::io_context io;
+  pipeline_options o;
+  o.queue_capacity = 4;
+  pipeline p(io.get_executor(), o);
+  std::vector<message_ptr> msgs;
+  for (int i = 0; i < 200; ++i) msgs.push_back(request((i % 10 == 0 ? "drop" : "keep") + std::to_string(i)));
+  auto replayer = std::make_shared<collecting_sink::state>();
+  replayer->accept = [](const message& m) { return m.is_request(); };
+  auto recorder = std::make_shared<collecting_sink::state>();
+  auto st = std::make_unique<echo_stage>();
+  auto* stp = st.get();
+  p.add_source("src", std::make_unique<vector_source>(msgs));
+  p.add_sink("replayer", std::make_unique<collecting_sink>(replayer, std::chrono::microseconds(0), true));
+  p.add_sink("recorder", std::make_unique<collecting_sink>(recorder));
+  p.set_stage("middleware", std::move(st));
+  auto r = run_pipeline(io, p);
+  REQUIRE(r.finished);
+  CHECK(error_text(r.error) == "");
+  CHECK(replayer->got.size() == 180);
+  CHECK(stp->replayed_seen == 180);  // every replayed response went through the stage
+  CHECK(stp->seen == 200 + 180);
+  std::size_t replayed = 0;
+  for (auto& m : recorder->got) replayed += m->type() == message_type::replayed_response;
+  CHECK(replayed == 180);
+  CHECK(recorder->got.size() == 360);
+  CHECK(recorder->ended);
+}
+
+TEST_CASE("a stage that fails stops the pipeline with its name", "[unit][pipeline][stage]") {
+  class dying_stage : public message_stage {
+   public:
+    asio::awaitable<void> run(message_reader in, message_writer) override {
+      (void)co_await in.receive();
+      throw std::runtime_error("middleware exited with status 3");
+    }
+  };
+  asio::io_context io;
+  pipeline p(io.get_executor());
+  auto st = std::make_shared<collecting_sink::state>();
+  p.add_source("live", std::make_unique<endless_source>(100us));
+  p.add_sink("a", std::make_unique<collecting_sink>(st));
+  p.set_stage("middleware(./mw.sh)", std::make_unique<dying_stage>());
+  auto r = run_pipeline(io, p, 5s);
+  REQUIRE(r.finished);
+  CHECK(error_text(r.error) == "middleware(./mw.sh): middleware exited with status 3");
+  CHECK(st->ended);
+}

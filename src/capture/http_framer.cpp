@@ -1,0 +1,548 @@
+#include "capture/http_framer.hpp"
+
+#include <algorithm>
+
+namespace coreplay::capture {
+
+namespace {
+
+constexpr std::size_t max_start_line = 64 * 1024;
+constexpr std::size_t max_header_bytes = 1024 * 1024;
+constexpr std::size_t max_method = 32;
+
+bool is_tchar(unsigned char c) noexcept {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Request targets: visible ASCII and any non-ASCII byte (seen in the wild), no controls or spaces.
+bool is_target_char(unsigned char c) noexcept { return c > 0x20 && c != 0x7f; }
+
+char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c + 32) : c; }
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "HTTP/1.0" or "HTTP/1.1" at the start of s; when partial, s may also be a prefix of it.
+bool version_ok(std::string_view s, bool partial) noexcept {
+  static constexpr std::string_view head = "HTTP/1.";
+  std::size_t k = std::min(s.size(), head.size());
+  if (s.substr(0, k) != head.substr(0, k)) return false;
+  if (s.size() < 8) return partial;
+  return s[7] == '0' || s[7] == '1';
+}
+
+// Whether `s` is (when partial, could still become) a request line.
+bool request_line_ok(std::string_view s, bool partial) noexcept {
+  std::size_t i = 0;
+  while (i < s.size() && is_tchar(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == s.size()) return partial && i <= max_method;
+  if (i == 0 || i > max_method || s[i] != ' ') return false;
+  std::size_t t = ++i;
+  while (i < s.size() && is_target_char(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == s.size()) return partial;
+  if (i == t || s[i] != ' ') return false;
+  std::string_view version = s.substr(i + 1);
+  if (!version_ok(version, partial)) return false;
+  return version.size() == 8 || (partial && version.size() < 8);
+}
+
+bool status_line_ok(std::string_view s, bool partial) noexcept {
+  if (!version_ok(s, partial)) return false;
+  if (s.size() <= 8) return partial;
+  if (s[8] != ' ') return false;
+  for (std::size_t i = 9; i < 12; ++i) {
+    if (i == s.size()) return partial;
+    if (s[i] < '0' || s[i] > '9') return false;
+  }
+  if (s[9] == '0') return false;
+  if (s.size() == 12) return true;
+  if (s[12] != ' ') return false;
+  for (std::size_t i = 13; i < s.size(); ++i)
+    if (s[i] == '\r' || s[i] == '\n') return false;
+  return true;
+}
+
+std::string_view strip_eol(std::string_view line) noexcept {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+}  // namespace
+
+bool is_request_line(std::string_view line) noexcept { return request_line_ok(line, false); }
+bool is_status_line(std::string_view line) noexcept { return status_line_ok(line, false); }
+
+void http_framer::begin(const stream_position& pos, std::size_t offset) {
+  info_ = http_message_info{};
+  info_.first_timestamp_ns = pos.timestamp_ns;
+  info_.last_timestamp_ns = pos.timestamp_ns;
+  info_.first_seq = pos.seq + static_cast<std::uint32_t>(offset);
+  info_.first_ack = pos.ack;
+  content_length_.reset();
+  bad_content_length_ = false;
+  has_transfer_encoding_ = false;
+  chunked_ = false;
+  expect_continue_ = false;
+  chunk_size_ = 0;
+  chunk_digits_ = 0;
+}
+
+void http_framer::feed(std::string_view data, const stream_position& pos) {
+  if (data.empty()) return;
+  if (state_ == state::seek && !synced_) at_line_start_ = true;  // segment starts are line starts
+  if (state_ != state::seek) info_.last_timestamp_ns = pos.timestamp_ns;
+  std::size_t i = 0;
+  const std::size_t n = data.size();
+  // A candidate start line carried over from an earlier segment that turns out invalid is
+  // dropped, and this segment's own start is tried as a line start instead.
+  bool may_rescan = state_ == state::start_line && !synced_;
+  while (i < n) {
+    switch (state_) {
+      case state::seek: {
+        if (protocol_ == capture_protocol::binary) {
+          begin(pos, i);
+          info_.index = index_++;
+          info_.is_request = role_ == http_role::request;
+          state_ = state::binary;
+          events_.push_back(http_event{http_event::kind::start, info_, {}});
+          break;
+        }
+        if (!at_line_start_) {
+          auto nl = data.find('\n', i);
+          std::size_t stop = nl == std::string_view::npos ? n : nl + 1;
+          skipped_ += stop - i;
+          i = stop;
+          at_line_start_ = nl != std::string_view::npos;
+          break;
+        }
+        if (synced_ && (data[i] == '\r' || data[i] == '\n')) {
+          // Stray CRLF between messages (after some POST bodies) is allowed and ignored.
+          ++skipped_;
+          ++i;
+          break;
+        }
+        begin(pos, i);
+        state_ = state::start_line;
+        break;
+      }
+      case state::start_line: {
+        auto nl = data.find('\n', i);
+        std::size_t stop = nl == std::string_view::npos ? n : nl + 1;
+        msg_.append(data.substr(i, stop - i));
+        i = stop;
+        if (nl == std::string_view::npos) {
+          std::string_view partial(msg_);
+          if (!partial.empty() && partial.back() == '\r') partial.remove_suffix(1);
+          bool maybe = msg_.size() <= max_start_line &&
+                       ((role_ != http_role::response && request_line_ok(partial, true)) ||
+                        (role_ != http_role::request && status_line_ok(partial, true)));
+          if (!maybe) {
+            reject_start_line(false);
+            if (may_rescan) {
+              may_rescan = false;
+              skipped_ -= i;
+              i = 0;
+              at_line_start_ = true;
+            }
+          }
+          break;
+        }
+        if (!accept_start_line()) {
+          reject_start_line(true);
+          if (may_rescan) {
+            may_rescan = false;
+            skipped_ -= i;  // counted again when rescanned
+            i = 0;
+          }
+        }
+        break;
+      }
+      case state::headers: {
+        auto nl = data.find('\n', i);
+        std::size_t stop = nl == std::string_view::npos ? n : nl + 1;
+        msg_.append(data.substr(i, stop - i));
+        i = stop;
+        if (nl == std::string_view::npos) {
+          if (msg_.size() > max_header_bytes) fail();
+          break;
+        }
+        std::string_view line = strip_eol(std::string_view(msg_).substr(line_start_));
+        line_start_ = msg_.size();
+        if (line.empty())
+          end_headers();
+        else
+          header_line(line);
+        break;
+      }
+      case state::body_length:
+      case state::chunk_data: {
+        std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, n - i));
+        msg_.append(data.substr(i, take));
+        i += take;
+        remaining_ -= take;
+        if (remaining_ == 0) {
+          if (state_ == state::body_length)
+            finish(true);
+          else
+            state_ = state::chunk_data_end;
+        }
+        break;
+      }
+      case state::body_close:
+      case state::binary:
+        msg_.append(data.substr(i));
+        i = n;
+        break;
+      case state::chunk_size: {
+        char c = data[i++];
+        msg_.push_back(c);
+        int v = hex_value(c);
+        if (v >= 0) {
+          if (++chunk_digits_ > 15) {
+            fail();
+            break;
+          }
+          chunk_size_ = chunk_size_ * 16 + static_cast<std::uint64_t>(v);
+        } else if (chunk_digits_ == 0) {
+          fail();
+        } else if (c == ';' || c == ' ' || c == '\t') {
+          state_ = state::chunk_ext;
+        } else if (c == '\r') {
+          state_ = state::chunk_size_lf;
+        } else if (c == '\n') {
+          end_chunk_size_line();
+        } else {
+          fail();
+        }
+        break;
+      }
+      case state::chunk_ext: {
+        auto nl = data.find('\n', i);
+        std::size_t stop = nl == std::string_view::npos ? n : nl + 1;
+        msg_.append(data.substr(i, stop - i));
+        i = stop;
+        if (nl != std::string_view::npos) end_chunk_size_line();
+        else if (msg_.size() - line_start_ > max_start_line) fail();
+        break;
+      }
+      case state::chunk_size_lf: {
+        char c = data[i++];
+        msg_.push_back(c);
+        if (c == '\n')
+          end_chunk_size_line();
+        else
+          fail();
+        break;
+      }
+      case state::chunk_data_end: {
+        char c = data[i++];
+        msg_.push_back(c);
+        if (c == '\n') {
+          state_ = state::chunk_size;
+          line_start_ = msg_.size();
+        } else if (c != '\r' || msg_[msg_.size() - 2] == '\r') {
+          fail();
+        }
+        break;
+      }
+      case state::trailer_line_start: {
+        char c = data[i++];
+        msg_.push_back(c);
+        if (c == '\r')
+          state_ = state::trailer_end;
+        else if (c == '\n')
+          finish(true);
+        else
+          state_ = state::trailer_line;
+        break;
+      }
+      case state::trailer_line: {
+        auto nl = data.find('\n', i);
+        std::size_t stop = nl == std::string_view::npos ? n : nl + 1;
+        msg_.append(data.substr(i, stop - i));
+        i = stop;
+        if (nl != std::string_view::npos) state_ = state::trailer_line_start;
+        else if (msg_.size() - header_end_ > max_header_bytes) fail();
+        break;
+      }
+      case state::trailer_end: {
+        char c = data[i++];
+        msg_.push_back(c);
+        if (c == '\n')
+          finish(true);
+        else
+          fail();
+        break;
+      }
+    }
+  }
+}
+
+bool http_framer::accept_start_line() {
+  std::string_view line = strip_eol(msg_);
+  bool request = role_ != http_role::response && request_line_ok(line, false);
+  bool response = !request && role_ != http_role::request && status_line_ok(line, false);
+  if (!request && !response) return false;
+  info_.index = index_++;
+  info_.is_request = request;
+  if (request) {
+    std::string_view method = line.substr(0, line.find(' '));
+    info_.kind = method == "HEAD" ? request_kind::head
+                 : method == "CONNECT" ? request_kind::connect
+                                       : request_kind::normal;
+  } else {
+    info_.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+  }
+  events_.push_back(http_event{http_event::kind::start, info_, {}});
+  state_ = state::headers;
+  line_start_ = msg_.size();
+  return true;
+}
+
+void http_framer::reject_start_line(bool at_line_end) {
+  skipped_ += msg_.size();
+  msg_.clear();
+  if (synced_) ++framing_errors_;
+  synced_ = false;
+  state_ = state::seek;
+  at_line_start_ = at_line_end;
+}
+
+void http_framer::header_line(std::string_view line) {
+  if (line.front() == ' ' || line.front() == '\t') return;  // obsolete line folding
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos) return;
+  std::string_view name = trim(line.substr(0, colon));
+  std::string_view value = trim(line.substr(colon + 1));
+  if (iequals(name, "content-length")) {
+    std::uint64_t v = 0;
+    bool ok = !value.empty() && value.size() <= 18;
+    for (char c : value) {
+      if (c < '0' || c > '9') {
+        ok = false;
+        break;
+      }
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (!ok || (content_length_ && *content_length_ != v))
+      bad_content_length_ = true;
+    else
+      content_length_ = v;
+  } else if (iequals(name, "transfer-encoding")) {
+    has_transfer_encoding_ = true;
+    auto comma = value.rfind(',');
+    std::string_view last = trim(comma == std::string_view::npos ? value : value.substr(comma + 1));
+    chunked_ = iequals(last, "chunked");
+  } else if (iequals(name, "expect")) {
+    expect_continue_ = iequals(value, "100-continue");
+  }
+}
+
+void http_framer::end_headers() {
+  header_end_ = msg_.size();
+  line_start_ = msg_.size();
+  const bool body_by_length = !has_transfer_encoding_;
+  if (info_.is_request) {
+    if (chunked_) {
+      state_ = state::chunk_size;
+    } else if (has_transfer_encoding_ || bad_content_length_) {
+      fail();  // a request body we cannot delimit
+    } else if (content_length_.value_or(0) > 0) {
+      remaining_ = *content_length_;
+      reserve_body();
+      state_ = state::body_length;
+    } else {
+      finish(true);
+      if (info_.kind == request_kind::connect) tunnel();
+    }
+    return;
+  }
+  const int status = info_.status;
+  if (status < 200) {
+    // Interim (100, 102, 103): no body, and the final response is still to come.
+    finish(true);
+    if (status == 101) tunnel();
+    return;
+  }
+  request_kind kind = request_kind::normal;
+  if (!expected_.empty()) {
+    kind = expected_.front();
+    expected_.pop_front();
+  }
+  if (kind == request_kind::head || status == 204 || status == 304) {
+    finish(true);
+  } else if (kind == request_kind::connect && status < 300) {
+    finish(true);
+    tunnel();
+  } else if (chunked_) {
+    state_ = state::chunk_size;
+  } else if (body_by_length && bad_content_length_) {
+    fail();
+  } else if (body_by_length && content_length_) {
+    if (*content_length_ == 0) {
+      finish(true);
+    } else {
+      remaining_ = *content_length_;
+      reserve_body();
+      state_ = state::body_length;
+    }
+  } else {
+    state_ = state::body_close;
+  }
+}
+
+void http_framer::reserve_body() {
+  // One allocation for the whole message when the length is known; a lying Content-Length
+  // cannot make us reserve much.
+  constexpr std::uint64_t max_reserve = 64 * 1024;
+  msg_.reserve(msg_.size() + static_cast<std::size_t>(std::min(remaining_, max_reserve)));
+}
+
+void http_framer::end_chunk_size_line() {
+  line_start_ = msg_.size();
+  chunk_digits_ = 0;
+  if (chunk_size_ == 0) {
+    state_ = state::trailer_line_start;
+  } else {
+    remaining_ = chunk_size_;
+    chunk_size_ = 0;
+    state_ = state::chunk_data;
+  }
+}
+
+void http_framer::finish(bool complete) {
+  info_.complete = complete && !info_.damaged;
+  if (!complete) info_.damaged = true;
+  events_.push_back(http_event{http_event::kind::end, info_, std::move(msg_)});
+  msg_ = std::string();
+  state_ = state::seek;
+  synced_ = complete;
+  at_line_start_ = true;
+}
+
+void http_framer::fail() {
+  ++framing_errors_;
+  bool eol = !msg_.empty() && msg_.back() == '\n';
+  finish(false);
+  synced_ = false;
+  at_line_start_ = eol;
+}
+
+void http_framer::tunnel() {
+  // After 101 Switching Protocols or CONNECT the bytes are no longer HTTP/1.x messages.
+  synced_ = false;
+  at_line_start_ = false;
+}
+
+bool http_framer::body_state() const noexcept {
+  return state_ != state::seek && state_ != state::start_line && state_ != state::headers;
+}
+
+bool http_framer::expect_without_body() const noexcept {
+  // The client asked for 100-continue and never sent the body (a final response came instead).
+  return state_ == state::body_length && info_.is_request && expect_continue_ &&
+         msg_.size() == header_end_;
+}
+
+void http_framer::gap(std::uint64_t bytes) {
+  if (bytes == 0) return;
+  if (state_ == state::body_length && bytes <= remaining_) {
+    // The body length still tells where the message ends: keep the framing.
+    info_.damaged = true;
+    remaining_ -= bytes;
+    if (remaining_ == 0) finish(true);
+    return;
+  }
+  if (state_ == state::body_close || state_ == state::binary) {
+    info_.damaged = true;
+    return;
+  }
+  if (state_ == state::start_line) {
+    skipped_ += msg_.size();
+    msg_.clear();
+    state_ = state::seek;
+  } else if (state_ != state::seek) {
+    finish(false);
+  }
+  synced_ = false;
+  at_line_start_ = true;
+}
+
+void http_framer::close() {
+  switch (state_) {
+    case state::seek:
+      break;
+    case state::start_line:
+      reject_start_line(false);
+      break;
+    case state::body_close:
+    case state::binary:
+      finish(true);
+      break;
+    default:
+      finish(expect_without_body());
+      break;
+  }
+  synced_ = false;
+  at_line_start_ = true;
+}
+
+void http_framer::flush() {
+  switch (state_) {
+    case state::seek:
+      break;
+    case state::start_line:
+      reject_start_line(false);
+      at_line_start_ = true;
+      break;
+    case state::binary:
+      finish(true);
+      break;
+    default:
+      finish(expect_without_body());
+      synced_ = false;
+      break;
+  }
+}
+
+void http_framer::drop_message() {
+  skipped_ += msg_.size();
+  std::string().swap(msg_);  // assigning an empty string would keep the capacity
+  state_ = state::seek;
+  synced_ = false;
+  at_line_start_ = false;
+}
+
+std::optional<http_event> http_framer::next() {
+  if (events_.empty()) return std::nullopt;
+  http_event e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+}  // namespace coreplay::capture

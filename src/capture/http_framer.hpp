@@ -1,0 +1,149 @@
+// HTTP/1.x message boundaries in one direction's contiguous byte stream.
+#pragma once
+
+#include "capture/capture_options.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace coreplay::capture {
+
+enum class http_role : std::uint8_t {
+  unknown,   // either start line is accepted (port 0: the start line tells the direction)
+  request,   // client → server
+  response,  // server → client
+};
+
+// What a request means for the framing of its response.
+enum class request_kind : std::uint8_t { normal, head, connect };
+
+// Where the bytes handed to feed() come from.
+struct stream_position {
+  std::int64_t timestamp_ns = 0;
+  std::uint32_t seq = 0;  // sequence number of the first byte
+  std::uint32_t ack = 0;  // ACK of the segment that carried it
+};
+
+struct http_message_info {
+  std::uint64_t index = 0;  // messages started in this direction before this one
+  bool is_request = false;
+  request_kind kind = request_kind::normal;  // requests
+  int status = 0;                            // responses
+  std::int64_t first_timestamp_ns = 0;
+  std::int64_t last_timestamp_ns = 0;
+  std::uint32_t first_seq = 0;
+  std::uint32_t first_ack = 0;
+  bool complete = false;  // ended where the HTTP framing rules say, with no byte missing
+  bool damaged = false;   // bytes missing inside (a gap), or ended early
+};
+
+struct http_event {
+  enum class kind : std::uint8_t {
+    start,  // a start line was recognised; bytes empty
+    end,    // the message is over (complete or not); bytes hold it
+  };
+  kind what = kind::start;
+  http_message_info info;
+  std::string bytes;
+};
+
+// Sans-I/O: feed() bytes in stream order, gap() where bytes are missing, close() at FIN/RST,
+// flush() on expiry; read events with next(). Start lines and header terminators may be split
+// anywhere. A stream that starts mid-message (no SYN seen, or after a gap) is skipped up to the
+// first line that is a request or status line; the start of each feed() and of the stream count
+// as line starts, because segment boundaries usually are message boundaries.
+class http_framer {
+ public:
+  explicit http_framer(http_role role = http_role::unknown,
+                       capture_protocol protocol = capture_protocol::http) noexcept
+      : role_(role), protocol_(protocol) {}
+
+  void feed(std::string_view data, const stream_position& pos);
+  // `bytes` are missing before the next feed(). A Content-Length body survives (the message
+  // is marked damaged); elsewhere the message in progress ends incomplete and framing resyncs.
+  void gap(std::uint64_t bytes);
+  // FIN or RST: ends a close-delimited body (complete) and anything else in progress (incomplete).
+  void close();
+  // Expiry: the message in progress ends as it is (complete only for the binary protocol).
+  void flush();
+  // Drops the message in progress without an event (eviction).
+  void drop_message();
+
+  std::optional<http_event> next();
+
+  bool in_message() const noexcept { return state_ != state::seek || !msg_.empty(); }
+  std::size_t buffered_bytes() const noexcept { return msg_.capacity(); }
+  http_role role() const noexcept { return role_; }
+  void set_role(http_role r) noexcept { role_ = r; }
+  // Response side: the next final response answers a request of this kind (HEAD has no body).
+  void expect_response_to(request_kind k) { expected_.push_back(k); }
+
+  std::uint64_t skipped_bytes() const noexcept { return skipped_; }
+  std::uint64_t framing_errors() const noexcept { return framing_errors_; }
+
+ private:
+  enum class state : std::uint8_t {
+    seek,         // between messages, or looking for a start line
+    start_line,   // collecting a start line candidate
+    headers,
+    body_length,  // Content-Length bytes left in remaining_
+    chunk_size,
+    chunk_ext,
+    chunk_size_lf,
+    chunk_data,
+    chunk_data_end,
+    trailer_line_start,
+    trailer_line,
+    trailer_end,
+    body_close,  // until FIN/RST
+    binary,
+  };
+
+  void begin(const stream_position& pos, std::size_t offset);
+  bool accept_start_line();
+  void reject_start_line(bool at_line_end);
+  void header_line(std::string_view line);
+  void end_headers();
+  void end_chunk_size_line();
+  void reserve_body();
+  void finish(bool complete);
+  void fail();
+  void tunnel();
+  bool body_state() const noexcept;
+  bool expect_without_body() const noexcept;
+
+  http_role role_;
+  capture_protocol protocol_;
+  state state_ = state::seek;
+  bool at_line_start_ = true;  // in seek: the next byte starts a line
+  bool synced_ = false;        // the next byte must start a message
+  std::string msg_;
+  std::size_t line_start_ = 0;   // header lines: start of the current line in msg_
+  std::size_t header_end_ = 0;
+  std::uint64_t remaining_ = 0;  // Content-Length or chunk bytes left
+  std::uint64_t chunk_size_ = 0;
+  int chunk_digits_ = 0;
+  // Headers of the message in progress.
+  std::optional<std::uint64_t> content_length_;
+  bool bad_content_length_ = false;
+  bool has_transfer_encoding_ = false;
+  bool chunked_ = false;
+  bool expect_continue_ = false;
+  http_message_info info_;
+  std::uint64_t index_ = 0;
+  std::deque<request_kind> expected_;
+  std::deque<http_event> events_;
+  std::uint64_t skipped_ = 0;
+  std::uint64_t framing_errors_ = 0;
+};
+
+// Request line: token SP target SP HTTP/1.0|1.1, then CR LF or LF (not included in `line`).
+bool is_request_line(std::string_view line) noexcept;
+// Status line: HTTP/1.0|1.1 SP 3DIGIT [SP reason], reason possibly empty.
+bool is_status_line(std::string_view line) noexcept;
+
+}  // namespace coreplay::capture

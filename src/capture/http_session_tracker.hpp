@@ -1,0 +1,138 @@
+// Both directions of every TCP connection: packets in, paired gor messages out.
+#pragma once
+
+#include "capture/capture_options.hpp"
+#include "capture/http_framer.hpp"
+#include "capture/packet_decoder.hpp"
+#include "capture/tcp_reassembler.hpp"
+
+#include <coreplay/message.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace coreplay::capture {
+
+struct capture_counters {
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;         // captured bytes (feed_packet) or payload bytes (feed)
+  std::uint64_t malformed = 0;     // frames the decoder refused
+  std::uint64_t ignored = 0;       // not IP/TCP, fragments, ports not ours
+  std::uint64_t truncated = 0;     // cut by the snap length (their messages end up incomplete)
+  std::uint64_t messages = 0;      // emitted
+  std::uint64_t requests = 0;      // emitted requests
+  std::uint64_t responses = 0;     // emitted responses
+  std::uint64_t incomplete = 0;    // flushed incomplete (dropped, or emitted with allow_incomplete)
+  std::uint64_t evictions = 0;     // buffers or connections dropped by the memory caps
+  std::uint64_t out_of_order = 0;  // segments held for a hole
+  std::uint64_t retransmits = 0;   // segments with nothing new, or partly seen already
+  std::uint64_t gaps = 0;          // holes given up on
+  std::uint64_t skipped_bytes = 0;   // stream bytes outside any message (resync)
+  std::uint64_t framing_errors = 0;  // messages that broke HTTP framing
+  std::uint64_t unanswered = 0;      // requests whose response was never seen
+};
+
+// Keyed by the 4-tuple. Direction: a packet to a configured port is client → server; with no
+// ports (or port 0), a SYN or the first HTTP start line decides. Requests and responses pair in
+// order; a response whose first byte precedes what the oldest waiting request acknowledged
+// cannot answer it and gets an id of its own.
+//
+// Ids: 24 hex = client port (4) server port (4) client IPv4 or last 4 bytes of IPv6 (8), then
+// (the request's ACK + its index on the connection) (8): unique per request, shared by its
+// responses. Timestamps are first-packet times; a response's latency is its first packet minus
+// its request's. Time comes from the packets and from expire(now): no clock inside.
+class http_session_tracker {
+ public:
+  explicit http_session_tracker(capture_options options);
+  http_session_tracker(const http_session_tracker&) = delete;
+  http_session_tracker& operator=(const http_session_tracker&) = delete;
+
+  // Decodes one captured frame and tracks it; decode errors are counted.
+  void feed_packet(link_type link, std::span<const std::uint8_t> frame, std::uint32_t wire_length,
+                   std::int64_t timestamp_ns);
+  void feed(const tcp_segment& segment);
+  // Flushes what has waited longer than options.expire, forgets idle connections.
+  void expire(std::int64_t now_ns);
+  // End of input: flushes everything in progress and forgets every connection.
+  void flush_all(std::int64_t now_ns);
+
+  // The next message, or nullptr.
+  message_ptr next();
+
+  const capture_counters& counters() const noexcept { return counters_; }
+  std::size_t connections() const noexcept { return table_.size(); }
+  std::size_t buffered_bytes() const noexcept { return total_bytes_; }
+  const capture_options& options() const noexcept { return options_; }
+
+ private:
+  struct connection_key {
+    ip_address a_ip;
+    ip_address b_ip;
+    std::uint16_t a_port = 0;
+    std::uint16_t b_port = 0;
+    friend bool operator==(const connection_key&, const connection_key&) = default;
+  };
+  struct key_hash {
+    std::size_t operator()(const connection_key& k) const noexcept;
+  };
+  struct direction {
+    tcp_reassembler reassembler;
+    http_framer framer;
+    std::int64_t last_timestamp_ns = 0;
+    bool fin = false;
+    std::uint64_t counted_skipped = 0;  // framer counters already added to counters_
+    std::uint64_t counted_errors = 0;
+  };
+  struct waiting_request {
+    std::uint32_t id_low = 0;
+    std::uint32_t ack = 0;
+    std::int64_t first_timestamp_ns = 0;
+  };
+  struct connection {
+    connection_key key;
+    direction dir[2];  // dir[0] carries bytes from a to b
+    int client = -1;   // index of the direction carrying requests; -1 while unknown
+    std::deque<waiting_request> waiting;
+    bool response_paired = false;  // the response in progress has a request
+    waiting_request response_request;
+    std::int64_t last_timestamp_ns = 0;
+    std::size_t accounted = 0;
+    bool settled = false;  // in settled_ (nothing in progress) rather than active_
+    std::list<connection*>::iterator lru;
+  };
+
+  void track(const tcp_segment& s);
+  void set_client(connection& c, int side);
+  void pump(connection& c, int side);
+  void drain(connection& c, int side);
+  void on_start(connection& c, int side, const http_message_info& info);
+  void on_end(connection& c, int side, http_event& e);
+  void flush_connection(connection& c);
+  void account(connection& c);
+  void remove(connection& c);
+  void touch(connection& c);
+  std::string make_id(const connection& c, int side, std::uint32_t low) const;
+  bool is_server_port(std::uint16_t port) const noexcept;
+
+  capture_options options_;
+  bool all_ports_ = false;
+  std::int64_t expire_ns_ = 0;
+  std::unordered_map<connection_key, connection, key_hash> table_;
+  std::list<connection*> active_;   // by last packet, oldest first
+  std::list<connection*> settled_;  // flushed, kept only to pair late responses
+  std::deque<message_ptr> out_;
+  std::size_t total_bytes_ = 0;
+  capture_counters counters_;
+};
+
+// `name: value` on a request: replaces the value of the first header of that name
+// (case-insensitive), else inserts the header right after the request line (gor's SetHeader).
+std::string set_header(std::string_view message, std::string_view name, std::string_view value);
+
+}  // namespace coreplay::capture
