@@ -40,6 +40,16 @@ constexpr int max_logged_skips = 5;
 
 }  // namespace
 
+option_group<file_input_options> file_input_option_group() {
+  option_group<file_input_options> g("File input");
+  using o = file_input_options;
+  g.add("input-file-loop", &o::loop, "Start over at the end of the files")
+      .add("input-file-read-depth", &o::read_depth, "Records per file kept sorted by timestamp to fix small disorder")
+      .add("input-file-dry-run", &o::dry_run, "Read the files and print what a replay would do; send nothing")
+      .add("input-file-max-wait", &o::max_wait, "Cap on any wait between two records, after speed scaling (0: none)");
+  return g;
+}
+
 file_input::file_input(file_input_options opts) : opts_(std::move(opts)) {}
 
 asio::awaitable<void> file_input::run(message_writer out) {

@@ -36,6 +36,9 @@ struct file_input_options {
 // Stats: counters "malformed", "oversized" (also in drops), "out_of_order", "lag_ns" (how late
 // the last record went), "max_lag_ns", "bytes_read", "bytes_total" (on-disk sizes, for
 // progress); `detail` renders lag and progress for --stats.
+// gor's --input-file-* flags bound to file_input_options (the path comes from --input-file).
+option_group<file_input_options> file_input_option_group();
+
 class file_input final : public source {
  public:
   explicit file_input(file_input_options opts);

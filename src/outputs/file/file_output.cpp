@@ -187,6 +187,18 @@ class clock_tokens {
 
 }  // namespace
 
+option_group<file_output_options> file_output_option_group() {
+  option_group<file_output_options> g("File output");
+  using o = file_output_options;
+  g.add("output-file-flush-interval", &o::flush_interval, "Longest time data waits in a buffer (0: 100ms)")
+      .add("output-file-append", &o::append, "One file, appended to, instead of _N chunks")
+      .add("output-file-size-limit", &o::size_limit, "Start a new chunk at this size (0: no limit)")
+      .add("output-file-queue-limit", &o::queue_limit, "Start a new chunk after this many records (0: no limit)")
+      .add("output-file-max-size-limit", &o::max_size_limit,
+           "Stop writing after this many bytes in total; later messages are dropped and counted");
+  return g;
+}
+
 file_output::file_output(file_output_options opts) : opts_(std::move(opts)) {
   if (opts_.flush_interval <= std::chrono::nanoseconds::zero()) opts_.flush_interval = std::chrono::milliseconds(100);
 }

@@ -32,6 +32,9 @@ struct file_output_options {
 //
 // Stats counters: "files_opened", "bytes_written" (on disk, compressed for .gz),
 // "dropped_max_size".
+// gor's --output-file-* flags bound to file_output_options (the path comes from --output-file).
+option_group<file_output_options> file_output_option_group();
+
 class file_output final : public sink {
  public:
   explicit file_output(file_output_options opts);
