@@ -72,15 +72,15 @@ void gzip_encoder::run(std::string_view in, int flush, std::string& out) {
   auto& s = z_->s;
   s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   s.avail_in = static_cast<uInt>(in.size());
+  // Deflate into a scratch block and append only what it produced: growing `out` by a worst
+  // case each call would zero-fill kilobytes per record.
+  char scratch[32 * 1024];
   for (;;) {
-    std::size_t room = std::max<std::size_t>(deflateBound(&s, s.avail_in) + 64, 16 * 1024);
-    std::size_t old = out.size();
-    out.resize(old + room);
-    s.next_out = reinterpret_cast<Bytef*>(out.data() + old);
-    s.avail_out = static_cast<uInt>(room);
+    s.next_out = reinterpret_cast<Bytef*>(scratch);
+    s.avail_out = sizeof scratch;
     int rc = ::deflate(&s, flush);
-    std::size_t produced = room - s.avail_out;
-    out.resize(old + produced);
+    std::size_t produced = sizeof scratch - s.avail_out;
+    out.append(scratch, produced);
     total_out_ += produced;
     if (rc == Z_STREAM_END) return;
     if (rc != Z_OK && rc != Z_BUF_ERROR) throw std::runtime_error("gzip compression failed");
