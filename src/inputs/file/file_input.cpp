@@ -95,18 +95,15 @@ asio::awaitable<void> file_input::run(message_writer out) {
 
   for (;;) {
     auto paths = expand_input_glob(opts_.path);
-    gor_file_merge merge(ex, paths, ropts, on_skip);
-    std::uint64_t total = 0;
-    for (auto& f : merge.files()) total += f->file_size();
-    progress->bytes_total.store(total_read_before + total);
-    bytes_total_counter.store(total_read_before + total, std::memory_order_relaxed);
     dry.files += paths.size();
-
+    gor_file_merge merge(ex, std::move(paths), ropts, on_skip);
     auto update_read = [&] {
-      std::uint64_t r = total_read_before;
-      for (auto& f : merge.files()) r += f->bytes_read();
+      std::uint64_t r = total_read_before + merge.bytes_read();
+      std::uint64_t total = total_read_before + merge.total_bytes();
       progress->bytes_read.store(r, std::memory_order_relaxed);
       bytes_read_counter.store(r, std::memory_order_relaxed);
+      progress->bytes_total.store(total, std::memory_order_relaxed);
+      bytes_total_counter.store(total, std::memory_order_relaxed);
     };
 
     schedule.restart();
@@ -155,7 +152,7 @@ asio::awaitable<void> file_input::run(message_writer out) {
       co_await out.send(std::move(m));
     }
     update_read();
-    for (auto& f : merge.files()) total_read_before += f->bytes_read();
+    total_read_before += merge.bytes_read();
     // Looping over files without a single valid record would spin forever.
     if (!opts_.loop || opts_.dry_run || pass_records == 0) break;
   }

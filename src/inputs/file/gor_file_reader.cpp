@@ -88,18 +88,40 @@ asio::awaitable<void> gor_file_reader::read_more() {
   }
 }
 
-gor_file_merge::gor_file_merge(asio::any_io_executor ex, const std::vector<std::string>& paths,
+gor_file_merge::gor_file_merge(asio::any_io_executor ex, std::vector<std::string> paths,
                                gor_file_read_options opts,
-                               std::function<void(const std::string&, const gor_record_skip&)> on_skip) {
-  // Every file holds a block in memory: keep the total bounded when a glob matches many chunks.
-  if (paths.size() > 64)
-    opts.block_bytes = std::max<std::size_t>(64 << 10, (std::size_t{64} << 20) / paths.size());
-  files_.reserve(paths.size());
-  for (auto& p : paths) {
-    gor_record_reader::skip_handler h;
-    if (on_skip) h = [on_skip, p](const gor_record_skip& s) { on_skip(p, s); };
-    files_.push_back(std::make_unique<gor_file_reader>(ex, p, opts, std::move(h)));
-  }
+                               std::function<void(const std::string&, const gor_record_skip&)> on_skip)
+    : ex_(std::move(ex)), paths_(std::move(paths)), opts_(opts), on_skip_(std::move(on_skip)) {
+  files_.resize(paths_.size());
+  skips_reported_.resize(paths_.size());
+}
+
+gor_file_merge::~gor_file_merge() = default;
+
+std::unique_ptr<gor_file_reader> gor_file_merge::open(std::size_t i, const gor_file_read_options& o) {
+  gor_record_reader::skip_handler h;
+  // A file read twice (a peek, then for good) reports each skipped record once: skips come
+  // in offset order, so the second pass stays quiet up to where the first one got.
+  if (on_skip_)
+    h = [this, i](const gor_record_skip& s) {
+      if (s.offset < skips_reported_[i]) return;
+      skips_reported_[i] = s.offset + 1;
+      on_skip_(paths_[i], s);
+    };
+  return std::make_unique<gor_file_reader>(ex_, paths_[i], o, std::move(h));
+}
+
+std::uint64_t gor_file_merge::bytes_read() const noexcept {
+  std::uint64_t n = done_bytes_;
+  for (auto& f : files_)
+    if (f) n += f->bytes_read();
+  return n;
+}
+
+std::size_t gor_file_merge::open_files() const noexcept {
+  std::size_t n = 0;
+  for (auto& f : files_) n += f != nullptr;
+  return n;
 }
 
 namespace {
@@ -114,8 +136,55 @@ struct later_top {
 
 }  // namespace
 
+asio::awaitable<void> gor_file_merge::prime() {
+  primed_ = true;
+  if (paths_.size() <= eager_files) {
+    for (std::size_t i = 0; i < paths_.size(); ++i) {
+      files_[i] = open(i, opts_);
+      total_bytes_ += files_[i]->file_size();
+    }
+    for (std::size_t i = 0; i < paths_.size(); ++i) {
+      co_await files_[i]->fill();
+      reinsert(i);
+    }
+    co_return;
+  }
+  // Learn each file's first head with a small block, one file open at a time.
+  gor_file_read_options peek = opts_;
+  peek.block_bytes = std::min<std::size_t>(opts_.block_bytes, 64 << 10);
+  for (std::size_t i = 0; i < paths_.size(); ++i) {
+    auto f = open(i, peek);
+    total_bytes_ += f->file_size();
+    co_await f->fill();
+    if (!f->empty()) waiting_.emplace_back(f->top_timestamp(), i);
+  }
+  // Descending, so the next file to open is at the back.
+  std::sort(waiting_.begin(), waiting_.end(), [](auto& a, auto& b) { return a > b; });
+}
+
+bool gor_file_merge::activation_due() const noexcept {
+  if (waiting_.empty()) return false;
+  if (heap_.empty()) return true;
+  auto top = heap_.front();
+  auto head = waiting_.back();
+  auto ts = files_[top]->top_timestamp();
+  return head.first < ts || (head.first == ts && head.second < top);
+}
+
+asio::awaitable<void> gor_file_merge::activate(std::size_t i) {
+  files_[i] = open(i, opts_);
+  co_await files_[i]->fill();
+  reinsert(i);
+}
+
 void gor_file_merge::reinsert(std::size_t i) {
-  if (files_[i]->empty()) return;
+  auto& f = files_[i];
+  if (f->empty()) {
+    // Finished: free its buffers; only its byte count is kept.
+    done_bytes_ += f->bytes_read();
+    f.reset();
+    return;
+  }
   heap_.push_back(i);
   std::push_heap(heap_.begin(), heap_.end(), later_top{&files_});
 }
@@ -136,22 +205,21 @@ message_ptr gor_file_merge::try_next() {
     reinsert(*refill_);
     refill_.reset();
   }
+  if (activation_due()) return nullptr;
   return pop_top();
 }
 
 asio::awaitable<message_ptr> gor_file_merge::next() {
-  if (!primed_) {
-    primed_ = true;
-    for (std::size_t i = 0; i < files_.size(); ++i) {
-      co_await files_[i]->fill();
-      if (!files_[i]->empty()) heap_.push_back(i);
-    }
-    std::make_heap(heap_.begin(), heap_.end(), later_top{&files_});
-  }
+  if (!primed_) co_await prime();
   if (refill_) {
     co_await files_[*refill_]->fill();
     reinsert(*refill_);
     refill_.reset();
+  }
+  while (activation_due()) {
+    auto i = waiting_.back().second;
+    waiting_.pop_back();
+    co_await activate(i);
   }
   co_return pop_top();
 }

@@ -68,29 +68,55 @@ class gor_file_reader {
   record_window window_;
 };
 
-// Several files merged by timestamp.
+// Several files merged by timestamp: each file's head is the smallest timestamp in its
+// window, and the smallest head goes first (ties: the file first in the glob).
+//
+// Up to `eager_files` files are all opened at the start. A larger glob (gor's default 256-record
+// chunks make thousands of files) would exhaust descriptors and memory, so then each file is
+// first opened briefly to learn its first head, and only opened for good when the merge
+// reaches that timestamp. The order is the same as with every file open; only files whose
+// time ranges overlap are open together, and a finished file frees its buffers.
 class gor_file_merge {
  public:
-  // Opens every file now (so a bad path fails before anything is sent).
-  gor_file_merge(asio::any_io_executor ex, const std::vector<std::string>& paths,
-                 gor_file_read_options opts,
-                 std::function<void(const std::string& path, const gor_record_skip&)> on_skip = {});
+  static constexpr std::size_t eager_files = 64;
 
-  // The next record in timestamp order; nullptr once every file has ended.
+  gor_file_merge(asio::any_io_executor ex, std::vector<std::string> paths, gor_file_read_options opts,
+                 std::function<void(const std::string& path, const gor_record_skip&)> on_skip = {});
+  ~gor_file_merge();
+
+  // The next record in timestamp order; nullptr once every file has ended. The first call
+  // opens the files (throws naming a file that cannot be read) before returning anything.
   asio::awaitable<message_ptr> next();
   // The next record when it needs no I/O (the common case), else nullptr: then call next().
   message_ptr try_next();
 
-  const std::vector<std::unique_ptr<gor_file_reader>>& files() const noexcept { return files_; }
+  std::size_t file_count() const noexcept { return paths_.size(); }
+  // On-disk sizes of all files, and bytes read from them so far (for progress).
+  std::uint64_t total_bytes() const noexcept { return total_bytes_; }
+  std::uint64_t bytes_read() const noexcept;
+  // Files open now.
+  std::size_t open_files() const noexcept;
 
  private:
-  std::vector<std::unique_ptr<gor_file_reader>> files_;
+  std::unique_ptr<gor_file_reader> open(std::size_t i, const gor_file_read_options& o);
+  asio::awaitable<void> prime();
+  asio::awaitable<void> activate(std::size_t i);
+  bool activation_due() const noexcept;
   message_ptr pop_top();
   void reinsert(std::size_t i);
 
-  std::vector<std::size_t> heap_;  // indexes into files_, min-heap by (top timestamp, index)
+  asio::any_io_executor ex_;
+  std::vector<std::string> paths_;
+  gor_file_read_options opts_;
+  std::function<void(const std::string&, const gor_record_skip&)> on_skip_;
+  std::vector<std::unique_ptr<gor_file_reader>> files_;  // by glob position; null when not open
+  std::vector<std::pair<std::int64_t, std::size_t>> waiting_;  // (first head, file), by head descending
+  std::vector<std::size_t> heap_;  // open files, min-heap by (top timestamp, index)
   bool primed_ = false;
   std::optional<std::size_t> refill_;  // the file popped last, to refill before the next pop
+  std::uint64_t total_bytes_ = 0;
+  std::uint64_t done_bytes_ = 0;       // read from files already closed
+  std::vector<std::uint64_t> skips_reported_;  // per file: offset + 1 of the last skip reported
 };
 
 // filepath.Glob: matches in lexical order. Throws std::runtime_error naming the pattern when
