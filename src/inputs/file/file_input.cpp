@@ -82,8 +82,9 @@ asio::awaitable<void> file_input::run(message_writer out) {
     (s.why == gor_record_skip::reason::oversized ? oversized : malformed).fetch_add(1, std::memory_order_relaxed);
     stats.drops.fetch_add(1, std::memory_order_relaxed);
     if (logged < max_logged_skips) {
-      log::info("input-file: skipped record at byte ", s.offset, " of '", path, "': ", to_string(s.why), " (",
-                s.size, " bytes)");
+      bool gz = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+      log::info("input-file: skipped record at ", gz ? "uncompressed " : "", "byte ", s.offset, " of '", path,
+                "': ", to_string(s.why), " (", s.size, " bytes)");
       if (++logged == max_logged_skips) log::info("input-file: further skipped records are only counted");
     }
   };

@@ -87,7 +87,15 @@ struct output_state {
   asio::awaitable<void> write_pending() {
     if (pending.empty() || !file) co_return;
     inflight.swap(pending);
-    co_await file->write_all(inflight);  // not cancellable: see block_file
+    try {
+      co_await file->write_all(inflight);  // not cancellable once started: see block_file
+    } catch (...) {
+      // Thrown before the write started (a cancelled coroutine): keep the bytes for cleanup.
+      inflight.append(pending);
+      pending.swap(inflight);
+      inflight.clear();
+      throw;
+    }
     bytes_written.fetch_add(inflight.size(), std::memory_order_relaxed);
     inflight.clear();
   }
