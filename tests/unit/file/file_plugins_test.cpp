@@ -600,3 +600,61 @@ TEST_CASE("lazy and eager merges give the same order", "[unit][file]") {
     if (k < 40) first_expected.emplace_back(ts, id);
   CHECK(first.records == first_expected);
 }
+
+TEST_CASE("file input reads two gzip files through one glob", "[unit][file]") {
+  scratch_dir d("gzglob");
+  for (int f = 0; f < 2; ++f) {
+    std::string plain;
+    for (int i = 0; i < 1000; ++i) plain += rec('1', std::to_string(f) + "-" + std::to_string(i), i * 2 + f, "GET / HTTP/1.1\r\n\r\n") + sep;
+    std::string gz;
+    gzip_encoder e;
+    e.write(plain, gz);
+    e.finish(gz);
+    spit(d / ("r" + std::to_string(f) + ".gor.gz"), gz);
+  }
+  file_input_options o;
+  o.path = d / "*.gz";
+  o.speed_factor = 0;
+  auto r = run_input(o);
+  CHECK(error_text(r.result.error) == "");
+  REQUIRE(r.got->got.size() == 2000);
+  for (std::size_t i = 0; i < 2000; ++i) CHECK(r.got->got[i]->timestamp_ns() == static_cast<std::int64_t>(i));
+}
+
+namespace {
+
+// Sends its messages `gap` apart.
+class spaced_source : public source {
+ public:
+  spaced_source(std::vector<message_ptr> v, std::chrono::milliseconds gap) : v_(std::move(v)), gap_(gap) {}
+  asio::awaitable<void> run(message_writer out) override {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    for (auto& m : v_) {
+      co_await out.send(m);
+      t.expires_after(gap_);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  }
+
+ private:
+  std::vector<message_ptr> v_;
+  std::chrono::milliseconds gap_;
+};
+
+}  // namespace
+
+TEST_CASE("file output: a %S template moves to a new file as seconds pass", "[unit][file]") {
+  scratch_dir d("seconds");
+  file_output_options o;
+  o.path = d / "s-%S.gor";
+  o.append = true;
+  asio::io_context io;
+  pipeline p(io.get_executor());
+  p.add_source("src", std::make_unique<spaced_source>(numbered(2), 1100ms));
+  p.add_sink("output-file", std::make_unique<file_output>(o));
+  auto r = run_pipeline(io, p);
+  CHECK(error_text(r.error) == "");
+  auto names = d.names();
+  REQUIRE(names.size() == 2);
+  CHECK(names[0].size() == std::string("s-00.gor").size());
+}
