@@ -1,6 +1,7 @@
 #include "inputs/file/file_input.hpp"
 
 #include "core/log.hpp"
+#include "core/stats_report.hpp"
 
 #include "inputs/file/gor_file_reader.hpp"
 #include "inputs/file/replay_schedule.hpp"
@@ -11,7 +12,6 @@
 
 #include <atomic>
 #include <iostream>
-#include <sstream>
 
 namespace coreplay {
 
@@ -24,17 +24,6 @@ struct input_progress {
   std::atomic<std::uint64_t> bytes_read{0};
   std::atomic<std::uint64_t> bytes_total{0};
 };
-
-std::string format_bytes(std::uint64_t b) {
-  std::ostringstream os;
-  os.setf(std::ios::fixed);
-  os.precision(1);
-  if (b >= (1ull << 30)) os << static_cast<double>(b) / (1ull << 30) << "GiB";
-  else if (b >= (1ull << 20)) os << static_cast<double>(b) / (1ull << 20) << "MiB";
-  else if (b >= (1ull << 10)) os << static_cast<double>(b) / (1ull << 10) << "KiB";
-  else os << b << "B";
-  return os.str();
-}
 
 constexpr int max_logged_skips = 5;
 
@@ -66,8 +55,8 @@ asio::awaitable<void> file_input::run(message_writer out) {
   stats.detail = [progress] {
     std::string s = "lag " + format_go_duration(static_cast<std::int64_t>(progress->lag_ns.load())) +
                     " (max " + format_go_duration(static_cast<std::int64_t>(progress->max_lag_ns.load())) +
-                    "), read " + format_bytes(progress->bytes_read.load()) + "/" +
-                    format_bytes(progress->bytes_total.load());
+                    "), read " + human_bytes(progress->bytes_read.load()) + "/" +
+                    human_bytes(progress->bytes_total.load());
     return s;
   };
 

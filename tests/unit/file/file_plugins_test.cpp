@@ -658,3 +658,15 @@ TEST_CASE("file output: a %S template moves to a new file as seconds pass", "[un
   REQUIRE(names.size() == 2);
   CHECK(names[0].size() == std::string("s-00.gor").size());
 }
+
+TEST_CASE("file input stops promptly while waiting for a far deadline", "[unit][file]") {
+  scratch_dir d("stop");
+  spit(d / "f.gor", rec('1', "a", 0, "x") + sep + rec('1', "b", 3'600'000'000'000, "x") + sep);
+  file_input_options o;
+  o.path = d / "f.gor";
+  auto r = run_input(o, 10s, 100ms);
+  REQUIRE(r.result.finished);
+  CHECK(error_text(r.result.error) == "");
+  CHECK(r.got->got.size() == 1);
+  CHECK(r.took < 2s);
+}
