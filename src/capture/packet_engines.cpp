@@ -376,7 +376,7 @@ class raw_socket_engine final : public packet_engine {
     ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     if (cfg.buffer_size) {
       int sz = static_cast<int>(std::min<std::uint64_t>(cfg.buffer_size, INT32_MAX));
-      if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) != 0)
+      if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) != 0)  // root may exceed rmem_max
         ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
     }
     attach_filter(fd, cfg.bpf_filter, cfg.snaplen, where);

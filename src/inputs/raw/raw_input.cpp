@@ -29,7 +29,7 @@ option_group<raw_input_options> raw_input_option_group() {
       .add("input-raw-snaplen", &o::snaplen, "Bytes captured per packet (0: all of it)")
       .add("input-raw-override-snaplen", &o::override_snaplen, "gor compatibility; coreplay captures whole packets anyway")
       .add("input-raw-buffer-timeout", &o::buffer_timeout, "Kernel buffer timeout (0: deliver at once)")
-      .add("input-raw-buffer-size", &o::buffer_size, "Kernel capture buffer (0: 64mb for af_packet, the OS default otherwise)")
+      .add("input-raw-buffer-size", &o::buffer_size, "Kernel capture buffer (0: 64mb)")
       .add("input-raw-promisc", &o::promisc, "Promiscuous mode")
       .add("input-raw-monitor", &o::monitor, "RF monitor mode (wireless)")
       .add("input-raw-stats", &o::stats, "Log capture counters every 5 s")
@@ -184,7 +184,9 @@ raw_input::raw_input(std::string address, raw_input_options o) : address_(std::m
   engine_.promisc = options_.promisc;
   engine_.monitor = options_.monitor;
   engine_.buffer_timeout = options_.buffer_timeout;
-  engine_.buffer_size = options_.buffer_size.bytes;
+  // A deep kernel buffer by default: at tens of thousands of requests a second the OS defaults
+  // (2 MiB for libpcap, ~200 KiB for a socket) overflow within milliseconds of any pause.
+  engine_.buffer_size = options_.buffer_size.bytes ? options_.buffer_size.bytes : (64u << 20);
   engine_.timestamp_type = options_.timestamp_type;
   if (options_.vxlan_port < 1 || options_.vxlan_port > 65535)
     throw std::invalid_argument("--input-raw-vxlan-port: bad value " + std::to_string(options_.vxlan_port));
