@@ -41,6 +41,10 @@ expect_in "$WORK/out" "Records found: 3" "dry run counts records"
 expect_in "$WORK/out" "It will take \`2ms\` to replay at current speed." "dry run replay time"
 [ "$(count_records "$WORK/out")" -eq 0 ] && pass "dry run sends nothing" || fail "dry run sent records"
 
+# The example pipeline replays the sample file unchanged, and ends at its end.
+(cd "$SRC" && expect_exit 0 "example replay-file.yaml" "$BIN" run examples/replay-file.yaml)
+cmp -s "$WORK/out" "$SRC/tests/data/gor/sample.gor" && pass "example output identical" || fail "example output differs"
+
 # Errors name the path, one line, non-zero exit.
 expect_exit 1 "missing input" "$BIN" --input-file "$WORK/none-*.gor" --output-null
 expect_in "$WORK/err" "none-*.gor" "missing input named"
