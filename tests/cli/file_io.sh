@@ -2,6 +2,7 @@
 # --output-file and --input-file through the binary: record, replay, gzip, dry run, errors.
 . "$(dirname "$0")/../support/cli_lib.sh"
 
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")  # absolute: a case below changes directory
 SEP=$'\n\xF0\x9F\x90\xB5\xF0\x9F\x99\x88\xF0\x9F\x99\x89\n'
 
 # A hand-built file replayed to stdout comes out byte for byte (stdout writes the same format).
@@ -42,7 +43,9 @@ expect_in "$WORK/out" "It will take \`2ms\` to replay at current speed." "dry ru
 [ "$(count_records "$WORK/out")" -eq 0 ] && pass "dry run sends nothing" || fail "dry run sent records"
 
 # The example pipeline replays the sample file unchanged, and ends at its end.
-(cd "$SRC" && expect_exit 0 "example replay-file.yaml" "$BIN" run examples/replay-file.yaml)
+cd "$SRC" || fail "cd $SRC"
+expect_exit 0 "example replay-file.yaml" "$BIN" run examples/replay-file.yaml
+cd - > /dev/null || true
 cmp -s "$WORK/out" "$SRC/tests/data/gor/sample.gor" && pass "example output identical" || fail "example output differs"
 
 # Errors name the path, one line, non-zero exit.
