@@ -56,4 +56,6 @@ expect_exit 1 "corrupt gzip" "$BIN" --input-file "$WORK/bad.gz" --output-null
 expect_in "$WORK/err" "bad.gz" "corrupt gzip named"
 expect_exit 1 "unwritable output" "$BIN" --input-file "$WORK/hand.gor" --output-file /nonexistent-dir/x.gor
 expect_in "$WORK/err" "/nonexistent-dir/x_0.gor" "unwritable output named"
+expect_exit 1 "s3 input" "$BIN" --input-file s3://bucket/prefix --output-null
+expect_in "$WORK/err" "s3:// inputs are not supported" "s3 input explained"
 finish

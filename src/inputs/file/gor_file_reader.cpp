@@ -225,6 +225,8 @@ asio::awaitable<message_ptr> gor_file_merge::next() {
 }
 
 std::vector<std::string> expand_input_glob(const std::string& pattern) {
+  if (pattern.rfind("s3://", 0) == 0)
+    throw std::runtime_error("'" + pattern + "': s3:// inputs are not supported (gor PRO)");
   glob_t g{};
   int rc = ::glob(pattern.c_str(), GLOB_ERR, nullptr, &g);
   std::vector<std::string> out;

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <stdexcept>
 
 namespace coreplay {
 
@@ -212,6 +213,8 @@ file_output::file_output(file_output_options opts) : opts_(std::move(opts)) {
 }
 
 asio::awaitable<void> file_output::run(message_reader in) {
+  if (opts_.path.rfind("s3://", 0) == 0)
+    throw std::runtime_error("'" + opts_.path + "': s3:// outputs are not supported (gor PRO)");
   auto ex = co_await asio::this_coro::executor;
   auto& stats = in.stats();
   auto st = std::make_shared<output_state>(ex, opts_, stats);
