@@ -6,7 +6,9 @@
 #include "core/http/http_prettifier.hpp"
 #include "core/middleware.hpp"
 #include "inputs/dummy/dummy_input.hpp"
+#include "inputs/file/file_input.hpp"
 #include "inputs/raw/raw_input.hpp"
+#include "outputs/file/file_output.hpp"
 #include "outputs/http/http_output.hpp"
 #include "outputs/stdout/stdout_output.hpp"
 
@@ -123,20 +125,26 @@ registry make_default_registry() {
                  return std::make_unique<null_output>();
                }, true);
 
-  r.add_pending("File input", {
-      pending("input-file", TL, "", "Replay gor files (a glob; several files merge by timestamp); 'f.gor|200%' doubles the speed"),
-      pending("input-file-loop", B, "false", "Start over at the end"),
-      pending("input-file-read-depth", I, "100", "Records per file kept sorted by timestamp to fix small disorder"),
-      pending("input-file-dry-run", B, "false", "Read the files and report what a replay would do, sending nothing"),
-      pending("input-file-max-wait", D, "0", "Cap on any wait between two records (0: none)"),
-  });
+  r.add_input("input-file",
+              "Replay gor files (a glob; several files merge by timestamp); 'f.gor|200%' doubles the speed",
+              file_input_option_group(), [](const std::string& address, const file_input_options& o, rate_limit& limit) {
+                auto opts = o;
+                opts.path = address;
+                if (limit.mode == rate_limit::kind::percent) {  // on a file input, |N% is a speed
+                  opts.speed_factor = limit.value / 100.0;
+                  limit = {};
+                }
+                return std::make_unique<file_input>(std::move(opts));
+              });
+  r.add_output("output-file",
+               "Record to gor files; path template tokens %Y %m %d %H %M %S %NS %r %t %i; .gz compresses",
+               file_output_option_group(),
+               [](const std::string& address, const file_output_options& o, rate_limit&, std::size_t&) {
+                 auto opts = o;
+                 opts.path = address;
+                 return std::make_unique<file_output>(std::move(opts));
+               });
   r.add_pending("File output", {
-      pending("output-file", TL, "", "Record to a gor file; path template tokens %Y %m %d %H %M %S %NS %r %t %i; .gz compresses"),
-      pending("output-file-flush-interval", D, "1s", "Longest time data waits in a buffer"),
-      pending("output-file-append", B, "false", "Keep appending to one file instead of chunking"),
-      pending("output-file-size-limit", Z, "32mb", "Start a new chunk at this size"),
-      pending("output-file-queue-limit", I, "256", "Start a new chunk after this many records (0: no limit)"),
-      pending("output-file-max-size-limit", Z, "1tb", "Stop writing after this many bytes in total"),
       pending("output-file-buffer", T, "/tmp", "Staging directory for uploads (gor PRO: S3)"),
   });
   r.add_input("input-raw",

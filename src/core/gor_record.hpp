@@ -1,0 +1,111 @@
+// gor's file and stream record codec: `meta\npayload` records, each followed by "\n🐵🙈🙉\n".
+// Sans-I/O: the reader takes bytes and gives messages; the writer gives bytes.
+#pragma once
+
+#include "core/gor_format.hpp"
+
+#include <coreplay/message.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace coreplay {
+
+// gor_separator (core/gor_format.hpp): 0A F0 9F 90 B5 F0 9F 99 88 F0 9F 99 89 0A.
+// The separator without its leading '\n': the line that ends a record.
+inline constexpr std::string_view gor_separator_line = gor_separator.substr(1);
+
+inline constexpr std::size_t default_max_record_bytes = std::size_t{5} << 20;  // --copy-buffer-size
+
+// Why a record was skipped; `offset` is the byte offset of the record's first byte in the
+// (decompressed) stream, `size` its length as far as it was seen.
+struct gor_record_skip {
+  enum class reason { malformed_meta, oversized };
+  reason why;
+  std::uint64_t offset;
+  std::uint64_t size;
+};
+
+std::string_view to_string(gor_record_skip::reason r) noexcept;
+
+// Splits a byte stream into records exactly as gor's readers do: '\n'-terminated lines, and
+// a line that is exactly "🐵🙈🙉\n" ends the record (the '\n' before it is not part of the
+// record). Differences from gor, on purpose: a final record without its separator is kept
+// (a partial separator at its end is removed), and a record over `max_record_bytes` is
+// skipped without being buffered whole. Memory stays below max_record_bytes + one feed.
+class gor_record_reader {
+ public:
+  using skip_handler = std::function<void(const gor_record_skip&)>;
+
+  explicit gor_record_reader(std::size_t max_record_bytes = default_max_record_bytes,
+                             skip_handler on_skip = {});
+
+  // Zero-copy feeding: write up to `n` bytes into prepare(n), then commit how many were written.
+  std::span<char> prepare(std::size_t n);
+  void commit(std::size_t n);
+  // Copying feed, for tests and small inputs.
+  void feed(std::string_view bytes);
+  // No more input: whatever is buffered becomes the final record.
+  void finish();
+
+  // The next complete record, or nullptr when more input is needed (or, after finish(), at
+  // the end). Malformed and oversized records are skipped and reported to the skip handler.
+  message_ptr next();
+
+  // Byte offset of the record last returned by next().
+  std::uint64_t last_offset() const noexcept { return last_offset_; }
+  std::uint64_t malformed() const noexcept { return malformed_; }
+  std::uint64_t oversized() const noexcept { return oversized_; }
+  // Bytes buffered but not yet returned as records.
+  std::size_t buffered() const noexcept { return end_ - begin_; }
+  // Bytes consumed so far (fed and committed).
+  std::uint64_t bytes_in() const noexcept { return base_ + end_; }
+
+  // Forget all state, as for a new stream (counters are kept).
+  void reset();
+
+ private:
+  message_ptr take(std::size_t len, std::size_t skip_after);
+  void skip(gor_record_skip::reason why, std::uint64_t offset, std::uint64_t size);
+  void compact();
+
+  std::size_t max_;
+  skip_handler on_skip_;
+  std::string buf_;
+  std::size_t begin_ = 0;     // first byte of the current record
+  std::size_t end_ = 0;       // end of valid data
+  std::size_t scan_ = 0;      // where the separator search resumes
+  std::uint64_t base_ = 0;    // stream offset of buf_[0]
+  bool discarding_ = false;   // inside an oversized record: drop bytes up to its separator
+  std::uint64_t discard_offset_ = 0;
+  bool finished_ = false;
+  std::uint64_t last_offset_ = 0;
+  std::uint64_t malformed_ = 0;
+  std::uint64_t oversized_ = 0;
+};
+
+// A record's bytes on disk: message::record() then the separator.
+inline void append_gor_record(const message& m, std::string& out) {
+  out.append(m.record());
+  out.append(gor_separator);
+}
+
+// Appends records to a caller's buffer (a file's write buffer, a socket's).
+class gor_record_writer {
+ public:
+  explicit gor_record_writer(std::string& out) noexcept : out_(&out) {}
+  void write(const message& m) { append_gor_record(m, *out_); }
+
+ private:
+  std::string* out_;
+};
+
+inline std::size_t gor_record_size(const message& m) noexcept {
+  return m.record().size() + gor_separator.size();
+}
+
+}  // namespace coreplay
