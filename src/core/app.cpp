@@ -33,6 +33,9 @@ void print_summary(const pipeline& p, std::chrono::steady_clock::duration elapse
 }  // namespace
 
 int run_app(int argc, char** argv) {
+  // A middleware or a stdout reader that goes away must be an error we report, not a silent
+  // death by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   const registry& reg = default_registry();
   std::vector<std::string> args(argv, argv + argc);
   command_line cmd;

@@ -122,33 +122,39 @@ asio::awaitable<void> middleware_process::run(message_reader in, message_writer 
   http::http_prettifier prettifier;
   bool input_done = false;
 
+  // When the child stops reading or writing: wait a little for it to exit and report how.
+  auto child_gone = [&](std::string fallback) -> asio::awaitable<std::runtime_error> {
+    asio::steady_timer t(ex);
+    for (int i = 0; i < 100 && !child.try_reap(); ++i) {
+      t.expires_after(std::chrono::milliseconds(10));
+      co_await t.async_wait(as_tuple_awaitable);
+    }
+    co_return fault(cmd, child.reaped ? describe_status(child.status) : std::move(fallback));
+  };
+  auto write_out = [&](std::string& buf) -> asio::awaitable<void> {
+    auto [ec, n] = co_await asio::async_write(child_in, asio::buffer(buf), as_tuple_awaitable);
+    if (ec == asio::error::broken_pipe || ec == asio::error::connection_reset)
+      throw co_await child_gone("stopped reading its input");
+    if (ec) throw fault(cmd, "input: " + ec.message());
+    buf.clear();
+  };
+
   auto writer = [&]() -> asio::awaitable<void> {
     std::string buf;
     for (;;) {
       message_ptr m;
       bool got = in.try_receive(m);
       if (!got) {
-        if (!buf.empty()) {
-          auto [ec, n] = co_await asio::async_write(child_in, asio::buffer(buf), as_tuple_awaitable);
-          if (ec) throw fault(cmd, "stopped reading its input (" + ec.message() + ")");
-          buf.clear();
-        }
+        if (!buf.empty()) co_await write_out(buf);
         m = co_await in.receive();
       }
       if (!m) break;
       if (options_.prettify) m = prettifier.apply(std::move(m));
       if (!m) continue;
       http::middleware_encode_append(buf, *m);
-      if (buf.size() >= 256 * 1024) {
-        auto [ec, n] = co_await asio::async_write(child_in, asio::buffer(buf), as_tuple_awaitable);
-        if (ec) throw fault(cmd, "stopped reading its input (" + ec.message() + ")");
-        buf.clear();
-      }
+      if (buf.size() >= 256 * 1024) co_await write_out(buf);
     }
-    if (!buf.empty()) {
-      auto [ec, n] = co_await asio::async_write(child_in, asio::buffer(buf), as_tuple_awaitable);
-      if (ec) throw fault(cmd, "stopped reading its input (" + ec.message() + ")");
-    }
+    if (!buf.empty()) co_await write_out(buf);
     input_done = true;
     child_in.close();  // EOF for the child: it may finish and exit
   };
@@ -182,15 +188,8 @@ asio::awaitable<void> middleware_process::run(message_reader in, message_writer 
     }
     if (auto rest = lines.finish())
       if (auto m = handle(*rest)) co_await out.send(std::move(m));
-    if (!input_done) {
-      // The child closed its output before we closed its input: it died or quit.
-      asio::steady_timer t(ex);
-      for (int i = 0; i < 100 && !child.try_reap(); ++i) {
-        t.expires_after(std::chrono::milliseconds(10));
-        co_await t.async_wait(as_tuple_awaitable);
-      }
-      throw fault(cmd, child.reaped ? describe_status(child.status) : "closed its output");
-    }
+    // The child closed its output before we closed its input: it died or quit.
+    if (!input_done) throw co_await child_gone("closed its output");
   };
 
   // Both directions at once; when one fails the other is cancelled, and the failure that is

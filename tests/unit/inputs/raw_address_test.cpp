@@ -6,7 +6,7 @@
 
 using namespace coreplay;
 
-TEST_CASE("--input-raw address forms", "[unit][raw]") {
+TEST_CASE("input-raw address forms", "[unit][raw]") {
   auto a = parse_raw_address(":8080", "libpcap");
   CHECK(a.device == "any");
   CHECK(a.ports == std::vector<std::uint16_t>{8080});
