@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <csignal>
+#include <unistd.h>
 #include <iostream>
 
 namespace coreplay {
@@ -129,14 +130,34 @@ int run_app(int argc, char** argv) {
   };
   if (core.stats) schedule_stats();
 
+  // A progress line for replays from files when a person is watching (stderr is a terminal)
+  // and --stats is not already printing.
+  asio::steady_timer progress_timer(io);
+  bool progress_shown = false;
+  std::function<void()> schedule_progress = [&] {
+    progress_timer.expires_after(std::chrono::seconds(1));
+    progress_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      auto line = progress_line(p.stats(), std::chrono::steady_clock::now() - started);
+      if (!line.empty()) {
+        log::write_raw("\r\x1b[K" + line);
+        progress_shown = true;
+      }
+      schedule_progress();
+    });
+  };
+  if (!core.stats && ::isatty(2)) schedule_progress();
+
   std::exception_ptr failure;
   p.async_run([&](std::exception_ptr e) {
     failure = e;
     signals.cancel();
     exit_timer.cancel();
     stats_timer.cancel();
+    progress_timer.cancel();
   });
   io.run();
+  if (progress_shown) log::write_raw("\r\x1b[K");
 
   if (core.stats) print_summary(p, std::chrono::steady_clock::now() - started);
   if (failure) {

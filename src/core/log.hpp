@@ -11,6 +11,8 @@ inline std::atomic<int> verbosity{0};
 
 // One whole line per call, so concurrent lines never interleave.
 void write_line(std::string_view line);
+// Bytes as they are (a progress line redrawn with \r).
+void write_raw(std::string_view text);
 
 template <typename... Args>
 void at(int level, Args&&... args) {

@@ -19,6 +19,47 @@ void log::write_line(std::string_view line) {
   }
 }
 
+void log::write_raw(std::string_view text) {
+  std::size_t off = 0;
+  while (off < text.size()) {
+    auto n = ::write(2, text.data() + off, text.size() - off);
+    if (n <= 0) break;
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+std::string progress_line(const std::vector<const plugin_stats*>& stats, std::chrono::steady_clock::duration elapsed) {
+  std::uint64_t done = 0, total = 0, msgs = 0, lag = 0;
+  bool any = false;
+  for (auto* s : stats) {
+    std::uint64_t r = 0, t = 0, l = 0;
+    bool sized = false;
+    for (auto& [k, v] : s->counters()) {
+      if (k == "bytes_read") r = v;
+      else if (k == "bytes_total") t = v, sized = true;
+      else if (k == "lag_ns") l = v;
+    }
+    if (!sized) continue;
+    any = true;
+    // What has been sent, rather than read (reading runs ahead by a block); for compressed
+    // files the sent bytes outgrow the file's size, so what was read is the better guess.
+    auto sent = s->bytes.load(std::memory_order_relaxed) + 14 * s->messages.load(std::memory_order_relaxed);
+    done += sent <= t ? sent : r;
+    total += t;
+    msgs += s->messages.load(std::memory_order_relaxed);
+    lag = std::max(lag, l);
+  }
+  if (!any || total == 0) return {};
+  double secs = std::chrono::duration<double>(elapsed).count();
+  double frac = std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+  char buf[160];
+  int eta = frac > 0 ? static_cast<int>(secs * (1 - frac) / frac) : 0;
+  std::snprintf(buf, sizeof buf, "replay %3.0f%% (%s/%s), %.0f msg/s, lag %.1fms, ETA %d:%02d", frac * 100,
+                human_bytes(done).c_str(), human_bytes(total).c_str(), secs > 0 ? msgs / secs : 0.0, lag / 1e6,
+                eta / 60, eta % 60);
+  return buf;
+}
+
 std::string human_bytes(std::uint64_t b) {
   static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(b);

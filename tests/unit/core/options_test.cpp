@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -221,10 +222,29 @@ TEST_CASE("every example pipeline validates", "[unit][yaml]") {
   // COREPLAY_SOURCE_DIR is set by CMake for the test binary.
   const char* dir = std::getenv("COREPLAY_SOURCE_DIR");
   std::string root = dir ? dir : COREPLAY_TEST_SOURCE_DIR;
-  for (auto name : {"dummy-to-stdout.yaml"}) {
-    INFO(name);
+  std::size_t n = 0;
+  for (auto& entry : std::filesystem::directory_iterator(root + "/examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    INFO(entry.path().string());
     raw_options raw;
-    load_pipeline_file(root + "/examples/" + name, default_registry(), raw);
+    CHECK_NOTHROW(load_pipeline_file(entry.path().string(), default_registry(), raw));
     CHECK_NOTHROW(default_registry().validate(raw));
+    ++n;
   }
+  CHECK(n >= 2);
+}
+
+#include "core/stats_report.hpp"
+
+TEST_CASE("the progress line of a file replay", "[unit][stats]") {
+  plugin_stats file("input-file(a.gor)");
+  file.messages = 500;
+  file.bytes = 512 * 1024 - 500 * 14;
+  file.counter("bytes_read") = 1024 * 1024;
+  file.counter("bytes_total") = 1024 * 1024;
+  file.counter("lag_ns") = 200'000;
+  plugin_stats other("output-null");
+  auto line = progress_line({&file, &other}, std::chrono::seconds(10));
+  CHECK(line == "replay  50% (512.0KiB/1.0MiB), 50 msg/s, lag 0.2ms, ETA 0:10");
+  CHECK(progress_line({&other}, std::chrono::seconds(1)).empty());
 }
