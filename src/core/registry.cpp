@@ -153,9 +153,6 @@ registry make_default_registry() {
                 return std::make_unique<raw_input>(address, o);
               });
   add_http_output(r);
-  r.add_pending("HTTP output", {
-      pending("output-http-elasticsearch", T, "", "Export request/response pairs to Elasticsearch: http://host:9200/index"),
-  });
   r.add_pending("TCP and WebSocket", {
       pending("input-tcp", TL, "", "Receive messages from other coreplay/gor instances on this address"),
       pending("input-tcp-secure", B, "false", "TLS on the TCP input"),

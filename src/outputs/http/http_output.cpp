@@ -10,6 +10,7 @@
 
 #include "core/bell.hpp"
 #include "core/log.hpp"
+#include "outputs/http/elasticsearch_export.hpp"
 #include "outputs/http/latency_histogram.hpp"
 #include "outputs/http/request_framing.hpp"
 
@@ -29,7 +30,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <deque>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -177,6 +180,23 @@ struct http_output_live {
   std::atomic<std::int64_t> idle{0};
   std::atomic<std::int64_t> queued{0};
   std::atomic<std::int64_t> busy{0};  // requests queued or in flight
+  // The achieved rate: requests sent between the first and the last send (steady clock).
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::int64_t> first_sent_ns{0};
+  std::atomic<std::int64_t> last_sent_ns{0};
+
+  void record_send(std::chrono::steady_clock::time_point at) {
+    auto ns = at.time_since_epoch().count();
+    if (sent.fetch_add(1, std::memory_order_relaxed) == 0) first_sent_ns.store(ns, std::memory_order_relaxed);
+    last_sent_ns.store(std::max(ns, last_sent_ns.load(std::memory_order_relaxed)), std::memory_order_relaxed);
+  }
+  // Requests per second over the run; 0 before two were sent.
+  double rate() const {
+    auto n = sent.load(std::memory_order_relaxed);
+    auto span = last_sent_ns.load(std::memory_order_relaxed) - first_sent_ns.load(std::memory_order_relaxed);
+    if (n < 2 || span <= 0) return 0;
+    return static_cast<double>(n - 1) * 1e9 / static_cast<double>(span);
+  }
 };
 
 struct worker;
@@ -209,6 +229,7 @@ struct http_output::pool {
   const http_output_options& opts;
   const hr::target_url& url;
   http_output_live& live;
+  elasticsearch_exporter* es = nullptr;  // with --output-http-elasticsearch
   origin target;
   std::optional<ssl::context> tls_ctx;
   std::vector<tcp::endpoint> target_endpoints;  // resolved once, re-resolved after a connect failure
@@ -318,6 +339,7 @@ struct worker : std::enable_shared_from_this<worker> {
   std::vector<std::string_view> pieces;
   std::vector<asio::const_buffer> buffers;
   std::string response;
+  std::size_t body_cap = 0;  // bytes of the response body kept in `response`
 };
 
 http_output::pool::pool(const asio::any_io_executor& e, message_reader r, const http_output_options& o,
@@ -571,13 +593,19 @@ asio::awaitable<void> http_output::pool::exchange(worker& w, const message_ptr& 
   hr::assemble_params params{authority_header, url.path_and_query, url.authorization};
   hr::assemble_request(payload, w.framed, params, w.scratch, w.pieces);
 
-  const bool keep_bytes = opts.track_response && static_cast<bool>(in.feedback());
+  const bool feedback = opts.track_response && static_cast<bool>(in.feedback());
+  // Elasticsearch documents need the response's head only.
+  const bool keep_bytes = feedback || es != nullptr;
+  w.body_cap = feedback ? opts.response_buffer.bytes : 0;
   const bool head = w.framed.is_head();
   w.arm(timeout);
   const auto sent_wall = wall_ns();
   const auto t0 = std::chrono::steady_clock::now();
   auto r = co_await round_trip(w, w.conn, target, head, is_idempotent(w.framed.method), keep_bytes);
-  if (r.written) sent.fetch_add(1, std::memory_order_relaxed);
+  if (r.written) {
+    sent.fetch_add(1, std::memory_order_relaxed);
+    live.record_send(t0);
+  }
   origin at = target;
   for (std::int64_t hop = 0; r.fail == failure::none && hop < opts.redirects && is_redirect(r.status) &&
                              !r.location.empty() && !aborting;
@@ -602,7 +630,8 @@ asio::awaitable<void> http_output::pool::exchange(worker& w, const message_ptr& 
     case 5: status_5xx.fetch_add(1, std::memory_order_relaxed); break;
     default: status_other.fetch_add(1, std::memory_order_relaxed); break;
   }
-  if (keep_bytes)
+  if (es) es->add(payload, w.response, rtt, sent_wall + rtt.count());
+  if (feedback)
     in.feedback().push(message::make(message_type::replayed_response, m->id(), sent_wall, rtt.count(), w.response));
 }
 
@@ -729,7 +758,7 @@ asio::awaitable<outcome> http_output::pool::round_trip(worker& w, std::unique_pt
 
     // Receive: interim 1xx responses, then the final one, all kept in w.response.
     w.response.clear();
-    const std::size_t body_cap = opts.response_buffer.bytes;
+    const std::size_t body_cap = w.body_cap;
     error_code rec;
     bool keep_alive = false;
     for (;;) {
@@ -896,7 +925,9 @@ asio::awaitable<outcome> http_output::pool::redirect(worker& w, const message_pt
 
 http_output::http_output(std::string url, http_output_options options)
     : url_(std::move(url)), options_(options), live_(std::make_shared<http_output_live>()) {
-  (void)hr::parse_target_url(url_);  // reject a bad URL when the pipeline is built
+  // Reject bad URLs when the pipeline is built.
+  (void)hr::parse_target_url(url_);
+  if (!options_.elasticsearch.empty()) (void)hr::parse_elasticsearch_url(options_.elasticsearch);
 }
 
 bool http_output::idle() const { return live_->busy.load(std::memory_order_relaxed) == 0; }
@@ -910,11 +941,43 @@ asio::awaitable<void> http_output::run(message_reader in) {
     std::string s = "workers=" + std::to_string(live->workers.load(std::memory_order_relaxed)) +
                     " idle=" + std::to_string(live->idle.load(std::memory_order_relaxed)) +
                     " queued=" + std::to_string(live->queued.load(std::memory_order_relaxed));
+    if (auto rate = live->rate(); rate > 0) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, " rate=%.1f/s", rate);
+      s += buf;
+    }
     if (live->latency.count() > 0) s += " " + live->latency.summary();
     return s;
   };
   auto ex = co_await asio::this_coro::executor;
+
+  // The Elasticsearch exporter runs beside the pool; it ends after the pool, with the last batch.
+  std::unique_ptr<elasticsearch_exporter> es;
+  std::optional<detail::bell> es_done;
+  if (!options_.elasticsearch.empty()) {
+    elasticsearch_export_options eo;
+    eo.batch_docs = options_.elasticsearch_batch_docs;
+    eo.flush_interval = options_.elasticsearch_flush;
+    eo.timeout = options_.timeout;
+    eo.skip_verify = options_.skip_verify;
+    es = std::make_unique<elasticsearch_exporter>(ex, hr::parse_elasticsearch_url(options_.elasticsearch), eo,
+                                                  in.stats());
+    es_done.emplace(ex);
+    asio::co_spawn(ex, es->run(), [&done = *es_done](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+          log::at(1, "output-http-elasticsearch: stopped: ", x.what());
+        } catch (...) {
+        }
+      }
+      done.ring();
+    });
+  }
+
   pool p(ex, in, options_, url, *live);
+  p.es = es.get();
   std::exception_ptr err;
   try {
     co_await p.feed();
@@ -924,6 +987,22 @@ asio::awaitable<void> http_output::run(message_reader in) {
   // Cleanup must run even when we were cancelled: it only closes and waits for our own workers.
   co_await asio::this_coro::reset_cancellation_state();
   co_await p.finish(err != nullptr);
+  if (es) {
+    if (err) es->abort();
+    else es->close();
+    bool cancelled = false;
+    try {
+      co_await es_done->wait();
+    } catch (...) {
+      cancelled = true;  // while the last batch was going out (the pipeline's drain deadline)
+    }
+    if (cancelled) {
+      es->abort();
+      co_await asio::this_coro::reset_cancellation_state();
+      co_await asio::this_coro::throw_if_cancelled(false);
+      co_await es_done->wait();
+    }
+  }
   if (err) std::rethrow_exception(err);
 }
 

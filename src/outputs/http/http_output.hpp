@@ -13,7 +13,9 @@
 // Where gor differs, on purpose: responses are read whole so connections are reused (gor closes
 // them); type-3 payloads are the response bytes as received, the body cut at response_buffer
 // (gor re-serializes with Go's header formatting and de-chunking); workers = 0 means at most
-// max_workers_cap, not unbounded; timeouts below 100 ms are honoured (gor makes them 1 s).
+// max_workers_cap, not unbounded; timeouts below 100 ms are honoured (gor makes them 1 s);
+// Elasticsearch export pairs each request with its replayed response itself (gor exports only
+// with --output-http-track-response) and batches through the bulk API.
 // Keep-alive connections closed by the server: one idle for over 100 ms is checked (a
 // non-blocking peek) before reuse and replaced if closed (`reconnects_idle`); an idempotent
 // request (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) whose reused connection fails before any
@@ -21,7 +23,9 @@
 //
 // Counters (plugin_stats): sent, status_2xx/3xx/4xx/5xx/other, errors_connect, errors_timeout,
 // errors_reset, errors_tls, errors_parse (response), errors_request, skipped_connect, retries,
-// reconnects_idle, redirects, connections, abandoned; `detail` gives workers, idle, queued and latency
+// reconnects_idle, redirects, connections, abandoned (and es_* with Elasticsearch export:
+// elasticsearch_export.hpp); `detail` gives workers, idle, queued, the achieved request rate
+// (rate=N/s: requests sent per second between the first and the last one sent) and latency
 // percentiles. With stats (--output-http-stats), gor's `output_http:` line is also logged.
 //
 // Runs on the pipeline's executor, which must be single-threaded (as the pipeline itself).
@@ -63,6 +67,13 @@ struct http_output_options {
   std::int64_t stats_ms = 5000;
   // Keep each request's Host header instead of setting the target's.
   bool original_host = false;
+  // --output-http-elasticsearch: gor's document for every replayed request/response pair goes
+  // to this index (`http://host:9200/index`; elasticsearch_document.hpp). The output pairs each
+  // request with its own response, so, unlike gor, this needs no --output-http-track-response.
+  std::string elasticsearch;
+  // A bulk request goes out at this many documents, or this long after the first one waited.
+  std::int64_t elasticsearch_batch_docs = 100;
+  std::chrono::nanoseconds elasticsearch_flush{std::chrono::seconds(1)};
 };
 
 // gor's flag names for the options above.
@@ -70,7 +81,7 @@ option_group<http_output_options> http_output_option_group();
 
 class registry;
 struct http_output_live;
-// Adds --output-http and its options (all but --output-http-elasticsearch) to `r`.
+// Adds --output-http and its options to `r`.
 void add_http_output(registry& r);
 
 class http_output : public sink {

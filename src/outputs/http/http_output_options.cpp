@@ -21,7 +21,13 @@ option_group<http_output_options> http_output_option_group() {
            "Bytes of each response body kept in type-3 messages (responses are always read whole)")
       .add("output-http-stats", &o::stats, "Log gor's output_http queue line (latest,mean,max,count,count/second,workers) every --output-http-stats-ms")
       .add("output-http-stats-ms", &o::stats_ms, "HTTP output report period in milliseconds")
-      .add("http-original-host", &o::original_host, "Keep the captured Host header");
+      .add("http-original-host", &o::original_host, "Keep the captured Host header")
+      .add("output-http-elasticsearch", &o::elasticsearch,
+           "Export each replayed request/response pair to Elasticsearch: http://[user:pass@]host:9200/[path/]index")
+      .add("output-http-elasticsearch-batch", &o::elasticsearch_batch_docs,
+           "Documents per Elasticsearch bulk request (coreplay)")
+      .add("output-http-elasticsearch-flush", &o::elasticsearch_flush,
+           "Longest wait before a partial Elasticsearch batch is sent (coreplay)");
   return g;
 }
 
