@@ -1,6 +1,6 @@
 // An HTTP/1.1 server for tests, on 127.0.0.1 port 0, run by the test's own io_context: it
-// records every request's raw bytes and how many connections it accepted, and answers what
-// the test's handler says (bytes, after a delay, then maybe closing).
+// records every request's raw bytes, when it arrived, and how many connections it accepted,
+// and answers what the test's handler says (bytes, after a delay, then maybe closing).
 #pragma once
 
 #include "outputs/http/request_framing.hpp"
@@ -54,6 +54,7 @@ class http_test_server {
 
   handler_type handler = [](const std::string&) { return test_reply{}; };
   std::vector<std::string> requests;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;  // when each request was complete
   int connections = 0;
 
  private:
@@ -94,6 +95,7 @@ class http_test_server {
       std::string request = buf.substr(0, f.message_end);
       buf.erase(0, f.message_end);
       requests.push_back(request);
+      arrivals.push_back(std::chrono::steady_clock::now());
       auto reply = handler(request);
       if (reply.delay.count() > 0) {
         asio::steady_timer t(io_, reply.delay);

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <vector>
 
 namespace coreplay {
 
@@ -90,6 +91,7 @@ struct elasticsearch_exporter::impl {
   std::string action_line;
 
   std::string pending;  // NDJSON: action line and document, per document
+  std::vector<std::size_t> pending_ends;  // where each pending document ends in `pending`
   std::size_t pending_docs = 0;
   std::size_t in_flight_docs = 0;
   std::chrono::steady_clock::time_point first_pending_at;
@@ -130,6 +132,7 @@ void elasticsearch_exporter::add(std::string_view request, std::string_view resp
   }
   i.pending.append(i.action_line);
   http_replay::append_document(i.pending, request, response, rtt.count(), at_unix_ns);
+  i.pending_ends.push_back(i.pending.size());
   if (i.pending_docs++ == 0) {
     i.first_pending_at = std::chrono::steady_clock::now();
     i.wake.cancel();  // the loop now waits for the flush deadline instead of for ever
@@ -173,15 +176,27 @@ asio::awaitable<void> elasticsearch_exporter::impl::loop() {
   if (pending_docs > 0) dropped.fetch_add(pending_docs, std::memory_order_relaxed);
   pending_docs = 0;
   pending.clear();
+  pending_ends.clear();
   disconnect();
 }
 
 asio::awaitable<void> elasticsearch_exporter::impl::send_pending() {
+  // At most batch_docs documents; the rest (they came while a request was in flight) follow.
+  const auto n = std::min(pending_docs, static_cast<std::size_t>(opts.batch_docs));
   std::string body;
-  body.swap(pending);
-  pending.reserve(body.capacity());
-  const auto n = pending_docs;
-  pending_docs = 0;
+  if (n == pending_docs) {
+    body.swap(pending);
+    pending.reserve(body.capacity());
+    pending_ends.clear();
+  } else {
+    const auto cut = pending_ends[n - 1];
+    body.assign(pending, 0, cut);
+    pending.erase(0, cut);
+    pending_ends.erase(pending_ends.begin(), pending_ends.begin() + static_cast<std::ptrdiff_t>(n));
+    for (auto& e : pending_ends) e -= cut;
+    first_pending_at = std::chrono::steady_clock::now();
+  }
+  pending_docs -= n;
   in_flight_docs = n;
   requests.fetch_add(1, std::memory_order_relaxed);
   auto a = co_await post(std::move(body));

@@ -2,8 +2,9 @@
 // this exporter, which sends gor's documents (elasticsearch_document.hpp) to Elasticsearch's
 // bulk API (`POST /_bulk`, NDJSON) over one keep-alive connection of its own.
 //
-// Batches: a bulk request goes out when batch_docs documents wait, or flush_interval after
-// the first of them arrived, and at the end of the stream for what is left. One request is
+// Batches: a bulk request carries at most batch_docs documents; it goes out when that many
+// wait, or flush_interval after the first of them arrived, and at the end of the stream for
+// what is left. One request is
 // in flight at a time; documents keep collecting meanwhile, up to max_pending_docs, past
 // which they are dropped and counted (a slow Elasticsearch never slows the replay).
 // Failures (connection, timeout, a non-2xx answer, items Elasticsearch rejected) are counted
