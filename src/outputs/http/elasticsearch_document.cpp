@@ -203,6 +203,15 @@ std::string bulk_action_line(std::string_view index) {
 
 void append_document(std::string& out, std::string_view request, std::string_view response, std::int64_t rtt_ns,
                      std::int64_t at_unix_ns) {
+  // Interim answers (100 Continue, 103 Early Hints) come before the final one in the bytes
+  // the output read; the document describes the final one, as Go's client returns it.
+  for (;;) {
+    auto line = http::parse_status_line(response);
+    if (!line || line->status < 100 || line->status > 199 || line->status == 101) break;
+    http::http_view interim(response);
+    if (!interim.head_complete() || interim.body_begin() >= response.size()) break;
+    response.remove_prefix(interim.body_begin());
+  }
   http::http_view req(request), resp(response);
   std::string_view target, method, proto;
   if (auto& l = req.request()) target = l->target, method = l->method;

@@ -48,7 +48,8 @@ void append_rfc3339_nano(std::string& out, std::int64_t unix_ns);
 std::string bulk_action_line(std::string_view index);
 
 // Appends gor's document for one pair, with its newline. `request` is the recorded request,
-// `response` the replayed response's head (the body is not read); `rtt_ns` the exchange's
+// `response` the replayed response's head (the body is not read; interim 1xx heads before it
+// are skipped); `rtt_ns` the exchange's
 // duration; `at_unix_ns` the Timestamp.
 void append_document(std::string& out, std::string_view request, std::string_view response, std::int64_t rtt_ns,
                      std::int64_t at_unix_ns);

@@ -237,6 +237,15 @@ TEST_CASE("elasticsearch document: gor's fields, omitempty, RTT in milliseconds"
         "\"Resp_Status-Code\":\"200\",\"Resp_Proto\":\"HTTP/1.0\",\"RTT\":0,\"Timestamp\":\"2023-11-14T22:13:20Z\"}\n");
 
   CHECK(bulk_action_line("gor") == "{\"index\":{\"_index\":\"gor\"}}\n");
+
+  // After interim answers, the final one is described.
+  std::string after_interim;
+  append_document(after_interim, "POST /u HTTP/1.1\r\n\r\n",
+                  "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                  "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+                  5'000'000, 1'700'000'000'000'000'000);
+  CHECK_THAT(after_interim, Catch::Contains("\"Resp_Status\":\"201\"") && Catch::Contains("\"Resp_Content-Length\":\"0\"") &&
+                                Catch::Contains("\"RTT\":5,"));
 }
 
 TEST_CASE("elasticsearch documents with hostile bytes are JSON that python accepts", "[unit][http_output][elasticsearch]") {
