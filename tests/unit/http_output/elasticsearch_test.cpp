@@ -417,3 +417,59 @@ TEST_CASE("a bad elasticsearch URL is rejected when the output is made", "[unit]
   o.elasticsearch = "localhost:9200/gor";
   CHECK_THROWS_WITH(http_output("http://127.0.0.1:1", o), Catch::Contains("needs a scheme"));
 }
+
+TEST_CASE("elasticsearch export over TLS", "[unit][http_output][elasticsearch]") {
+  asio::io_context io;
+  auto tls = test::make_self_signed_server_context();
+  http_test_server target(io);
+  http_test_server es(io, tls.get());
+  es.handler = [](const std::string& r) { return test_reply{bulk_ok(docs_in(r))}; };
+  pipeline p(io.get_executor());
+  std::vector<message_ptr> msgs;
+  for (int i = 0; i < 3; ++i) msgs.push_back(request("GET /t HTTP/1.1\r\n\r\n"));
+  http_output_options o;
+  o.elasticsearch = es.url("/gor");
+  REQUIRE(o.elasticsearch.rfind("https://", 0) == 0);
+  bool verify = GENERATE(false, true);
+  o.skip_verify = !verify;
+  p.add_source("test", std::make_unique<paced_source>(msgs));
+  auto& st = p.add_sink("http", std::make_unique<http_output>(target.url(), o));
+  REQUIRE(run_until_done(io, p));
+  CHECK(counter(st, "status_2xx") == 3);
+  if (verify) {
+    // A self-signed certificate fails verification: counted, the replay goes on.
+    CHECK(es.requests.empty());
+    CHECK(counter(st, "es_errors") == 3);
+  } else {
+    REQUIRE(es.requests.size() == 1);
+    CHECK(docs_in(es.requests[0]) == 3);
+    CHECK(counter(st, "es_indexed") == 3);
+  }
+}
+
+TEST_CASE("an aborted replay does not wait for a slow Elasticsearch", "[unit][http_output][elasticsearch]") {
+  es_fixture f;
+  f.es.handler = [](const std::string& r) {
+    auto reply = test_reply{bulk_ok(docs_in(r))};
+    reply.delay = 3s;
+    return reply;
+  };
+  std::vector<message_ptr> msgs;
+  for (int i = 0; i < 3; ++i) msgs.push_back(request("GET / HTTP/1.1\r\n\r\n"));
+  http_output_options o;
+  o.workers_min = o.workers = 1;
+  o.elasticsearch_batch_docs = 1;
+  f.add(msgs, o);
+  asio::steady_timer t(f.io, 300ms);
+  t.async_wait([&](boost::system::error_code) { f.p.abort(); });
+  auto start = std::chrono::steady_clock::now();
+  bool done = false;
+  f.p.async_run([&](std::exception_ptr) { done = true; });
+  while (!done && std::chrono::steady_clock::now() - start < 10s) f.io.run_one_for(20ms);
+  REQUIRE(done);
+  CHECK(std::chrono::steady_clock::now() - start < 1500ms);
+  CHECK(counter(*f.st, "status_2xx") == 3);
+  CHECK(counter(*f.st, "es_docs") == 3);
+  CHECK(counter(*f.st, "es_dropped") == 3);  // one in flight, two waiting behind it
+  CHECK(counter(*f.st, "es_indexed") == 0);
+}
