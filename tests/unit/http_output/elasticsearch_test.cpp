@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <regex>
 #include <string>
 #include <vector>
@@ -261,6 +262,44 @@ TEST_CASE("elasticsearch documents with hostile bytes are JSON that python accep
   std::filesystem::remove(path);
 }
 
+TEST_CASE("elasticsearch JSON strings of random bytes: python decodes them, valid UTF-8 unchanged",
+          "[unit][http_output][elasticsearch]") {
+  std::minstd_rand rng(20261125);
+  std::string lines;
+  static constexpr char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 2000; ++i) {
+    std::string raw(rng() % 40, '\0');
+    // Mostly text, with UTF-8 lead and continuation bytes and control bytes mixed in.
+    static constexpr unsigned char pool[] = {'a', 'Z', ' ', '"', '\\', '/', '\n', 0x00, 0x1f, 0x7f, 0x80, 0xbf,
+                                             0xc2, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xed, 0xa0, 0xf0, 0x9f, 0x98, 0xf4,
+                                             0x90, 0xff, 0xc0};
+    for (auto& c : raw) c = static_cast<char>(pool[rng() % sizeof pool]);
+    lines += "{\"hex\":\"";
+    for (unsigned char c : raw) lines += hex[c >> 4], lines += hex[c & 0xF];
+    lines += "\",\"s\":";
+    append_json_string(lines, raw);
+    lines += "}\n";
+  }
+  auto path = (std::filesystem::temp_directory_path() / "coreplay-es-random.ndjson").string();
+  std::ofstream(path, std::ios::binary) << lines;
+  std::string script =
+      "import json,sys\n"
+      "n=0\n"
+      "for l in open(sys.argv[1],encoding='utf-8',errors='strict'):\n"
+      "  d=json.loads(l); raw=bytes.fromhex(d['hex'])\n"
+      "  try: t=raw.decode('utf-8')\n"
+      "  except UnicodeDecodeError: t=None\n"
+      "  if t is not None and t!=d['s']: sys.exit('changed: '+d['hex'])\n"
+      "  if t is None and '\\ufffd' not in d['s']: sys.exit('not repaired: '+d['hex'])\n"
+      "  n+=1\n"
+      "sys.exit(0 if n==2000 else 'lines: %d'%n)\n";
+  auto script_path = path + ".py";
+  std::ofstream(script_path) << script;
+  CHECK(std::system(("python3 " + script_path + " " + path).c_str()) == 0);
+  std::filesystem::remove(path);
+  std::filesystem::remove(script_path);
+}
+
 TEST_CASE("elasticsearch bulk answers: failed items are counted", "[unit][http_output][elasticsearch]") {
   auto body = [](std::string r) { return r.substr(r.find("\r\n\r\n") + 4); };
   CHECK(read_bulk_response(body(bulk_ok(5))).failed == 0);
@@ -472,4 +511,35 @@ TEST_CASE("an aborted replay does not wait for a slow Elasticsearch", "[unit][ht
   CHECK(counter(*f.st, "es_docs") == 3);
   CHECK(counter(*f.st, "es_dropped") == 3);  // one in flight, two waiting behind it
   CHECK(counter(*f.st, "es_indexed") == 0);
+}
+
+TEST_CASE("elasticsearch export beside --output-http-track-response: both get what they need",
+          "[unit][http_output][elasticsearch]") {
+  class keep_sink : public sink {
+   public:
+    explicit keep_sink(std::vector<message_ptr>& out) : out_(out) {}
+    asio::awaitable<void> run(message_reader in) override {
+      while (auto m = co_await in.receive()) out_.push_back(m);
+    }
+
+   private:
+    std::vector<message_ptr>& out_;
+  };
+  es_fixture f;
+  std::vector<message_ptr> seen;
+  http_output_options o;
+  o.track_response = GENERATE(false, true);
+  f.add({request("GET /a HTTP/1.1\r\n\r\n"), request("GET /b HTTP/1.1\r\n\r\n")}, o);
+  f.p.add_sink("keep", std::make_unique<keep_sink>(seen));
+  REQUIRE(run_until_done(f.io, f.p));
+  REQUIRE(f.es.requests.size() == 1);
+  CHECK(docs_in(f.es.requests[0]) == 2);
+  std::size_t replayed = 0;
+  for (auto& m : seen)
+    if (m->type() == message_type::replayed_response) {
+      ++replayed;
+      // The type-3 payload keeps the body (response_buffer), though Elasticsearch needs only the head.
+      CHECK(m->payload() == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok");
+    }
+  CHECK(replayed == (o.track_response ? 2u : 0u));
 }
