@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test (unit, integration, CLI, demo).
-#   scripts/test.sh          release build
-#   scripts/test.sh asan     the same under AddressSanitizer + UndefinedBehaviorSanitizer
+# Installs what is missing, builds, and runs every test (unit, integration, CLI, demo), first in
+# the release build, then under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   scripts/test.sh                 both
+#   scripts/test.sh release|asan    one of them
 set -euo pipefail
 cd "$(dirname "$0")/.."
-preset=${1:-release}
+presets=("${@:-release}")
+[ $# -eq 0 ] && presets=(release asan)
 scripts/bootstrap.sh
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset"
-ctest --preset "$preset" -j2
+for preset in "${presets[@]}"; do
+  echo "== $preset"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+  ctest --preset "$preset" -j2
+done

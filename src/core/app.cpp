@@ -159,7 +159,20 @@ int run_app(int argc, char** argv) {
   io.run();
   if (progress_shown) log::write_raw("\r\x1b[K");
 
-  if (core.stats) print_summary(p, std::chrono::steady_clock::now() - started);
+  if (core.stats) {
+    print_summary(p, std::chrono::steady_clock::now() - started);
+  } else {
+    // Without --stats, still never lose anything silently: name every plugin that dropped
+    // messages or met errors.
+    for (auto* s : p.stats()) {
+      auto drops = s->drops.load(std::memory_order_relaxed), errors = s->errors.load(std::memory_order_relaxed);
+      if (drops || errors) {
+        auto line = format_stats({s}, "");
+        if (!line.empty() && line.back() == '\n') line.pop_back();
+        log::info("warning: ", line);
+      }
+    }
+  }
   if (failure) {
     try {
       std::rethrow_exception(failure);

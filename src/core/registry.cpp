@@ -127,9 +127,13 @@ registry make_default_registry() {
 
   r.add_input("input-file",
               "Replay gor files (a glob; several files merge by timestamp); 'f.gor|200%' doubles the speed",
-              file_input_option_group(), [](const std::string& address, const file_input_options& o, rate_limit& limit) {
+              file_input_option_group(),
+              [](const std::string& address, const file_input_options& o, rate_limit& limit, const raw_options& raw) {
                 auto opts = o;
                 opts.path = address;
+                // Records over --copy-buffer-size are skipped and counted (reading them whole
+                // to truncate them would make memory follow the file's worst record).
+                if (auto cb = core_option_group().parse(raw).copy_buffer_size.bytes) opts.max_record_size = byte_size{cb};
                 if (limit.mode == rate_limit::kind::percent) {  // on a file input, |N% is a speed
                   opts.speed_factor = limit.value / 100.0;
                   limit = {};

@@ -8,6 +8,7 @@
 
 #include <iosfwd>
 #include <memory>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -17,13 +18,19 @@ class registry {
  public:
   // A plugin created once per value of `flag` (`--input-file a.gor --input-file b.gor`).
   // make(address, options, limit) may consume `limit` (e.g. a file input's |200% is a speed);
-  // what is left of it is applied by the pipeline.
+  // what is left of it is applied by the pipeline. A make that also takes the raw options
+  // (make(address, options, limit, raw)) can read process-wide flags.
   template <typename Opts, typename Make>
   void add_input(std::string flag, std::string help, option_group<Opts> group, Make make) {
     add_plugin<Opts>(std::move(flag), std::move(help), std::move(group), true, false,
                      [make](pipeline& p, const std::string& name, const std::string& address,
-                            const Opts& o, rate_limit limit) {
-                       auto src = make(address, o, limit);
+                            const Opts& o, rate_limit limit, const raw_options& raw) {
+                       std::unique_ptr<source> src;
+                       if constexpr (std::is_invocable_v<Make, const std::string&, const Opts&, rate_limit&,
+                                                         const raw_options&>)
+                         src = make(address, o, limit, raw);
+                       else
+                         src = make(address, o, limit);
                        p.add_source(name, std::move(src), limit);
                      });
   }
@@ -32,7 +39,7 @@ class registry {
                   bool boolean_flag = false) {
     add_plugin<Opts>(std::move(flag), std::move(help), std::move(group), false, boolean_flag,
                      [make](pipeline& p, const std::string& name, const std::string& address,
-                            const Opts& o, rate_limit limit) {
+                            const Opts& o, rate_limit limit, const raw_options&) {
                        std::size_t capacity = 0;
                        auto s = make(address, o, limit, capacity);
                        p.add_sink(name, std::move(s), limit, capacity);
@@ -105,7 +112,7 @@ class registry {
           Opts o = group.parse(raw);
           auto [address, limit] = split_limit_for(v);
           std::string name = flag + (address.empty() ? "" : "(" + address + ")");
-          add(p, name, address, o, limit);
+          add(p, name, address, o, limit, raw);
         }});
   }
   static std::pair<std::string, rate_limit> split_limit_for(const option_value& v);

@@ -104,4 +104,41 @@ capture_start http_server_any.pcap any 18082
 curl -s -o /dev/null http://127.0.0.1:18082/any
 capture_stop
 
+# 4. nginx (gzip on) with curl and ab: binary bodies from 0 B to 1 MB, chunked upload,
+#    100-continue, gzip responses, IPv6, and 20 concurrent keep-alive connections (ab).
+mkdir -p "$work/ng/tmp"
+head -c 200000 /dev/urandom | base64 > "$work/ng/big.txt"
+cat > "$work/ng/nginx.conf" <<CONF
+user root; daemon on; worker_processes 1; pid $work/ng/nginx.pid; error_log $work/ng/error.log;
+events { worker_connections 256; }
+http {
+  client_body_temp_path $work/ng/tmp; proxy_temp_path $work/ng/tmp; fastcgi_temp_path $work/ng/tmp;
+  uwsgi_temp_path $work/ng/tmp; scgi_temp_path $work/ng/tmp;
+  access_log off; client_max_body_size 4m;
+  gzip on; gzip_types text/plain; gzip_min_length 100;
+  server {
+    listen 127.0.0.1:18083; listen [::1]:18083;
+    root $work/ng;
+    location = /big.txt { default_type text/plain; }
+    location /upload { proxy_pass http://127.0.0.1:18082; }
+    location / { return 200 "nginx says hi\n"; }
+  }
+}
+CONF
+nginx -c "$work/ng/nginx.conf" -p "$work/ng"
+pids+=("$(sleep 0.3; cat "$work/ng/nginx.pid")")
+wait_port 18083
+capture_start http_nginx_clients.pcap lo 18083
+for size in 0 1 1024 65536 1048576; do
+  head -c "$size" /dev/urandom > "$work/body.bin"
+  curl -s -o /dev/null --data-binary @"$work/body.bin" "http://127.0.0.1:18083/upload/$size"
+done
+curl -s -o /dev/null -H 'Transfer-Encoding: chunked' --data-binary @"$work/body.bin" http://127.0.0.1:18083/upload/chunked
+curl -s -o /dev/null -H 'Expect: 100-continue' --data-binary @"$work/body.bin" http://127.0.0.1:18083/upload/continue
+curl -s -o /dev/null --compressed http://127.0.0.1:18083/big.txt
+curl -s -o /dev/null -g "http://[::1]:18083/ipv6"
+ab -q -k -n 200 -c 20 http://127.0.0.1:18083/ab >/dev/null
+capture_stop
+kill "$(cat "$work/ng/nginx.pid")"
+
 ls -l ./*.pcap
