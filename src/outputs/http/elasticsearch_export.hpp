@@ -1,6 +1,8 @@
 // --output-http-elasticsearch: the HTTP output hands every replayed request/response pair to
 // this exporter, which sends gor's documents (elasticsearch_document.hpp) to Elasticsearch's
-// bulk API (`POST /_bulk`, NDJSON) over one keep-alive connection of its own.
+// bulk API (`POST /_bulk`, NDJSON) over one keep-alive connection of its own. A request that
+// got no response (connection error, timeout) makes no document, as in gor. Documents carry no
+// `_type` (gor's elastigo sent "RequestResponse"; Elasticsearch 8 rejects types).
 //
 // Batches: a bulk request carries at most batch_docs documents; it goes out when that many
 // wait, or flush_interval after the first of them arrived, and at the end of the stream for

@@ -950,8 +950,10 @@ asio::awaitable<void> http_output::run(message_reader in) {
     return s;
   };
   auto ex = co_await asio::this_coro::executor;
+  pool p(ex, in, options_, url, *live);
 
   // The Elasticsearch exporter runs beside the pool; it ends after the pool, with the last batch.
+  // From its start to the wait for its end below nothing may throw: it refers to this frame.
   std::unique_ptr<elasticsearch_exporter> es;
   std::optional<detail::bell> es_done;
   if (!options_.elasticsearch.empty()) {
@@ -976,7 +978,6 @@ asio::awaitable<void> http_output::run(message_reader in) {
     });
   }
 
-  pool p(ex, in, options_, url, *live);
   p.es = es.get();
   std::exception_ptr err;
   try {
