@@ -107,11 +107,11 @@ class pcap_live_engine final : public pcap_engine_base {
     pcap_set_snaplen(h_.get(), static_cast<int>(cfg.snaplen));
     pcap_set_promisc(h_.get(), cfg.promisc ? 1 : 0);
     if (cfg.monitor) pcap_set_rfmon(h_.get(), 1);
-    if (cfg.buffer_timeout.count() == 0) {
-      pcap_set_immediate_mode(h_.get(), 1);
-    } else {
-      pcap_set_timeout(h_.get(), static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.buffer_timeout).count()));
-    }
+    // Not immediate mode: on Linux it switches libpcap to TPACKET_V2, whose ring has one
+    // snaplen-sized slot per packet (a 64 MiB ring of 256 KiB slots holds 256 packets, lost
+    // in the first burst). TPACKET_V3 packs packets into blocks retired after this timeout.
+    auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.buffer_timeout).count();
+    pcap_set_timeout(h_.get(), static_cast<int>(timeout_ms > 0 ? timeout_ms : 10));
     if (cfg.buffer_size) pcap_set_buffer_size(h_.get(), static_cast<int>(std::min<std::uint64_t>(cfg.buffer_size, INT32_MAX)));
     if (!cfg.timestamp_type.empty()) {
       int t = pcap_tstamp_type_name_to_val(cfg.timestamp_type.c_str());

@@ -28,7 +28,7 @@ option_group<raw_input_options> raw_input_option_group() {
       .add("input-raw-timestamp-type", &o::timestamp_type, "libpcap timestamp source (host, adapter...)")
       .add("input-raw-snaplen", &o::snaplen, "Bytes captured per packet (0: all of it)")
       .add("input-raw-override-snaplen", &o::override_snaplen, "gor compatibility; coreplay captures whole packets anyway")
-      .add("input-raw-buffer-timeout", &o::buffer_timeout, "Kernel buffer timeout (0: deliver at once)")
+      .add("input-raw-buffer-timeout", &o::buffer_timeout, "How long the kernel may hold packets before delivering them (0: 10ms for libpcap, 1ms for af_packet)")
       .add("input-raw-buffer-size", &o::buffer_size, "Kernel capture buffer (0: 64mb)")
       .add("input-raw-promisc", &o::promisc, "Promiscuous mode")
       .add("input-raw-monitor", &o::monitor, "RF monitor mode (wireless)")
