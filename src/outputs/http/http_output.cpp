@@ -375,8 +375,11 @@ http_output::pool::pool(const asio::any_io_executor& e, message_reader r, const 
   if (!o.original_host) authority_header = u.authority;
   queue_cap = static_cast<std::size_t>(std::max<std::int64_t>(1, o.queue_len));
   min_workers = static_cast<std::size_t>(std::clamp<std::int64_t>(o.workers_min, 1, http_output::max_workers_cap));
-  max_workers = o.workers <= 0 ? static_cast<std::size_t>(http_output::max_workers_cap)
-                               : static_cast<std::size_t>(std::min(o.workers, http_output::max_workers_cap));
+  // 0 is gor's "unbounded": a worker starts only for a queued request that finds none idle,
+  // so the queue's length bounds it; an explicit maximum is honoured as given.
+  max_workers = o.workers <= 0
+                    ? std::max(static_cast<std::size_t>(http_output::max_workers_cap), queue_cap)
+                    : static_cast<std::size_t>(o.workers);
   max_workers = std::max(max_workers, min_workers);
   timeout = o.timeout.count() > 0 ? o.timeout : std::chrono::nanoseconds(std::chrono::seconds(5));
 }
