@@ -117,7 +117,12 @@ class http_session_tracker {
   void account(connection& c);
   void remove(connection& c);
   void touch(connection& c);
-  std::string make_id(const connection& c, int side, std::uint32_t low) const;
+  // 24 hex characters, built on the stack: one id per message must not allocate.
+  struct message_id {
+    char text[24];
+    std::string_view view() const noexcept { return {text, sizeof text}; }
+  };
+  message_id make_id(const connection& c, int side, std::uint32_t low) const;
   bool is_server_port(std::uint16_t port) const noexcept;
 
   capture_options options_;

@@ -1,6 +1,7 @@
 #include <coreplay/message.hpp>
 
 #include <charconv>
+#include <cstring>
 #include <random>
 
 namespace coreplay {
@@ -53,20 +54,41 @@ message_ptr message::parse(std::string record) {
 
 message_ptr message::make(message_type type, std::string_view id, std::int64_t timestamp_ns,
                           std::optional<std::int64_t> latency_ns, std::string_view payload) {
+  // Built straight into one buffer and indexed from what we wrote: this runs per captured
+  // message, so no temporary strings and no re-parsing of the meta line.
+  char numbers[48];
+  char* ts_end = std::to_chars(numbers, numbers + 24, timestamp_ns).ptr;
+  char* lat_end = std::to_chars(ts_end, numbers + sizeof numbers, latency_ns.value_or(-1)).ptr;
+  const std::size_t ts_len = static_cast<std::size_t>(ts_end - numbers);
+  const std::size_t meta_len = 2 + id.size() + 1 + static_cast<std::size_t>(lat_end - numbers) + 1;
   std::string b;
-  b.reserve(64 + id.size() + payload.size());
-  b.push_back(static_cast<char>(type));
-  b.push_back(' ');
-  b.append(id);
-  b.push_back(' ');
-  b.append(std::to_string(timestamp_ns));
-  b.push_back(' ');
-  b.append(std::to_string(latency_ns.value_or(-1)));
-  b.push_back('\n');
-  b.append(payload);
+  b.resize(meta_len + 1 + payload.size());
+  char* p = b.data();
+  *p++ = static_cast<char>(type);
+  *p++ = ' ';
+  std::memcpy(p, id.data(), id.size());
+  p += id.size();
+  *p++ = ' ';
+  std::memcpy(p, numbers, ts_len);
+  p += ts_len;
+  *p++ = ' ';
+  std::memcpy(p, ts_end, static_cast<std::size_t>(lat_end - ts_end));
+  p += lat_end - ts_end;
+  *p++ = '\n';
+  if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
   auto m = std::make_shared<message>(private_tag{}, std::move(b));
-  m->index();
-  if (!latency_ns) m->latency_ns_ = std::nullopt;
+  if (m->bytes_.size() > UINT32_MAX || id.empty() || id.find_first_of(" \n") != std::string_view::npos) {
+    // An id that is not one meta field: index what was written, as parse() would.
+    m->index();
+    if (!latency_ns) m->latency_ns_ = std::nullopt;
+    return m;
+  }
+  m->meta_len_ = static_cast<std::uint32_t>(meta_len);
+  m->payload_off_ = static_cast<std::uint32_t>(meta_len + 1);
+  m->id_off_ = 2;
+  m->id_len_ = static_cast<std::uint32_t>(id.size());
+  m->timestamp_ns_ = timestamp_ns;
+  m->latency_ns_ = latency_ns;
   return m;
 }
 
