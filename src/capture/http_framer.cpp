@@ -600,9 +600,12 @@ void http_framer::drop_message() {
 }
 
 std::optional<http_event> http_framer::next() {
-  if (events_.empty()) return std::nullopt;
-  http_event e = std::move(events_.front());
-  events_.pop_front();
+  if (events_head_ == events_.size()) return std::nullopt;
+  http_event e = std::move(events_[events_head_++]);
+  if (events_head_ == events_.size()) {
+    events_.clear();
+    events_head_ = 0;
+  }
   return e;
 }
 

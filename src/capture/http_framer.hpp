@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace coreplay::capture {
 
@@ -161,7 +162,10 @@ class http_framer {
   http_message_info info_;
   std::uint64_t index_ = 0;
   std::deque<request_kind> expected_;
-  std::deque<http_event> events_;
+  // Drained after every feed, so a vector read from events_head_ stays a few slots long and
+  // allocates nothing once warm (a deque of these large events allocated every few events).
+  std::vector<http_event> events_;
+  std::size_t events_head_ = 0;
   std::uint64_t skipped_ = 0;
   std::uint64_t framing_errors_ = 0;
 };
