@@ -82,6 +82,14 @@ class http_framer {
   void drop_message();
 
   std::optional<http_event> next();
+  // Calls f(http_event&) for every pending event in order, without moving them out; f must
+  // not feed this framer.
+  template <class F>
+  void consume_events(F&& f) {
+    while (events_head_ < events_.size()) f(events_[events_head_++]);
+    events_.clear();
+    events_head_ = 0;
+  }
 
   bool in_message() const noexcept { return state_ != state::seek || msg_size() != 0; }
   std::size_t buffered_bytes() const noexcept { return msg_.capacity(); }

@@ -125,24 +125,31 @@ void http_session_tracker::track(const tcp_segment& s) {
   connection_key key = src_is_a ? connection_key{s.src, s.dst, s.src_port, s.dst_port}
                                 : connection_key{s.dst, s.src, s.dst_port, s.src_port};
   const int side = src_is_a ? 0 : 1;
-  auto it = table_.find(key);
-  if (it != table_.end() && s.has(tcp_flag::syn) && !s.has(tcp_flag::ack)) {
+  // Packets come in bursts per connection (a request, its response, the ACK): one remembered
+  // entry saves most hash lookups.
+  connection* found = nullptr;
+  if (last_ && last_->key == key) {
+    found = last_;
+  } else if (auto it = table_.find(key); it != table_.end()) {
+    found = &it->second;
+  }
+  if (found && s.has(tcp_flag::syn) && !s.has(tcp_flag::ack)) {
     // A new SYN on a known 4-tuple (port reuse) starts a new connection, unless it is the
     // retransmission of the one that started this one.
-    const tcp_reassembler& r = it->second.dir[side].reassembler;
+    const tcp_reassembler& r = found->dir[side].reassembler;
     if (r.started() && r.next_seq() != s.seq + 1) {
-      connection& old = it->second;
+      connection& old = *found;
       flush_connection(old);
       counters_.unanswered += old.waiting.size();
       remove(old);
-      it = table_.end();
+      found = nullptr;
     }
   }
-  if (it == table_.end()) {
+  if (!found) {
     // Nothing to learn from a bare ACK/FIN/RST of a connection we never saw.
     if (s.payload.empty() && !s.has(tcp_flag::syn)) return;
-    it = table_.try_emplace(key).first;
-    connection& c = it->second;
+    found = &table_.try_emplace(key).first->second;
+    connection& c = *found;
     c.key = key;
     for (auto& d : c.dir) {
       d.reassembler = tcp_reassembler(options_.max_connection_bytes);
@@ -152,7 +159,8 @@ void http_session_tracker::track(const tcp_segment& s) {
     if (!all_ports_)
       set_client(c, is_server_port(s.dst_port) ? side : 1 - side);
   }
-  connection& c = it->second;
+  last_ = found;
+  connection& c = *found;
   if (c.client < 0 && s.has(tcp_flag::syn)) set_client(c, s.has(tcp_flag::ack) ? 1 - side : side);
   if (c.client < 0 && options_.protocol == capture_protocol::binary && !s.payload.empty())
     set_client(c, side);
@@ -228,12 +236,12 @@ void http_session_tracker::pump(connection& c, int side) {
 
 void http_session_tracker::drain(connection& c, int side) {
   direction& d = c.dir[side];
-  while (auto e = d.framer.next()) {
-    if (e->what == http_event::kind::start)
-      on_start(c, side, e->info);
+  d.framer.consume_events([&](http_event& e) {
+    if (e.what == http_event::kind::start)
+      on_start(c, side, e.info);
     else
-      on_end(c, side, *e);
-  }
+      on_end(c, side, e);
+  });
   counters_.skipped_bytes += d.framer.skipped_bytes() - d.counted_skipped;
   d.counted_skipped = d.framer.skipped_bytes();
   counters_.framing_errors += d.framer.framing_errors() - d.counted_errors;
@@ -415,6 +423,7 @@ void http_session_tracker::remove(connection& c) {
     settled_.erase(c.lru);
   else
     active_.erase(c.lru);
+  if (last_ == &c) last_ = nullptr;
   connection_key key = c.key;  // c dies inside erase
   table_.erase(key);
 }

@@ -129,6 +129,7 @@ class http_session_tracker {
   bool all_ports_ = false;
   std::int64_t expire_ns_ = 0;
   std::unordered_map<connection_key, connection, key_hash> table_;
+  connection* last_ = nullptr;  // the connection of the previous packet
   std::list<connection*> active_;   // by last packet, oldest first
   std::list<connection*> settled_;  // flushed, kept only to pair late responses
   std::deque<message_ptr> out_;
