@@ -385,6 +385,9 @@ void http_framer::reject_start_line(bool at_line_end) {
 
 void http_framer::header_line(std::string_view line) {
   if (line.front() == ' ' || line.front() == '\t') return;  // obsolete line folding
+  // Only Content-Length, Transfer-Encoding and Expect matter here: most lines stop at one byte.
+  const char first = lower(line.front());
+  if (first != 'c' && first != 't' && first != 'e') return;
   auto colon = line.find(':');
   if (colon == std::string_view::npos) return;
   std::string_view name = trim(line.substr(0, colon));
