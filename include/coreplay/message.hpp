@@ -35,13 +35,13 @@ class message {
   // The same meta with a different payload (what modifiers produce).
   message_ptr with_payload(std::string_view payload) const;
 
-  std::string_view record() const noexcept { return bytes_; }
-  std::string_view meta() const noexcept { return std::string_view(bytes_).substr(0, meta_len_); }
-  std::string_view payload() const noexcept { return std::string_view(bytes_).substr(payload_off_); }
+  std::string_view record() const noexcept { return {data_, size_}; }
+  std::string_view meta() const noexcept { return record().substr(0, meta_len_); }
+  std::string_view payload() const noexcept { return record().substr(payload_off_); }
 
-  message_type type() const noexcept { return static_cast<message_type>(bytes_[0]); }
+  message_type type() const noexcept { return static_cast<message_type>(data_[0]); }
   bool is_request() const noexcept { return type() == message_type::request; }
-  std::string_view id() const noexcept { return std::string_view(bytes_).substr(id_off_, id_len_); }
+  std::string_view id() const noexcept { return record().substr(id_off_, id_len_); }
   std::int64_t timestamp_ns() const noexcept { return timestamp_ns_; }
   // The fourth meta field, when present and numeric.
   std::optional<std::int64_t> latency_ns() const noexcept { return latency_ns_; }
@@ -49,11 +49,19 @@ class message {
   // Construction goes through parse()/make(); public only for make_shared.
   struct private_tag {};
   message(private_tag, std::string bytes);
+  // make(): the record lives in `size` bytes at `storage`, allocated with this object (one
+  // allocation per captured message); the caller writes them after construction.
+  message(private_tag, char* const& storage, std::size_t size) noexcept;
+  // Copies own their bytes (data_ points into the object or its allocation).
+  message(const message& other);
+  message& operator=(const message& other);
 
  private:
   bool index();
 
-  std::string bytes_;
+  std::string bytes_;             // the record, unless it was allocated with the object
+  const char* data_ = nullptr;    // the record: bytes_.data() or the allocation's tail
+  std::size_t size_ = 0;
   std::uint32_t meta_len_ = 0;
   std::uint32_t payload_off_ = 0;
   std::uint32_t id_off_ = 0;

@@ -113,7 +113,51 @@ void http_framer::begin(const stream_position& pos, std::size_t offset) {
 }
 
 void http_framer::feed(std::string_view data, const stream_position& pos) {
+  lend_ = false;
+  scan(data, pos);
+}
+
+void http_framer::feed_borrowed(std::string_view data, const stream_position& pos) {
+  lend_ = true;
+  scan(data, pos);
+}
+
+void http_framer::append(std::string_view piece) {
+  // A message that starts and ends inside one feed() is never copied here: it is a range of
+  // the caller's bytes until it ends (or the feed does).
+  if (borrowing_) {
+    if (piece.data() == data_.data() + borrow_off_ + borrow_len_) {
+      borrow_len_ += piece.size();
+      return;
+    }
+    keep_borrowed();
+  } else if (msg_.empty() && !data_.empty()) {
+    borrowing_ = true;
+    borrow_off_ = static_cast<std::size_t>(piece.data() - data_.data());
+    borrow_len_ = piece.size();
+    return;
+  }
+  msg_.append(piece);
+}
+
+void http_framer::keep_borrowed() {
+  if (!borrowing_) return;
+  borrowing_ = false;
+  std::size_t want = borrow_len_;
+  if (state_ == state::body_length)
+    want += static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, 64 * 1024));
+  msg_.reserve(want);
+  msg_.assign(data_.substr(borrow_off_, borrow_len_));
+}
+
+void http_framer::clear_message() {
+  borrowing_ = false;
+  msg_.clear();
+}
+
+void http_framer::scan(std::string_view data, const stream_position& pos) {
   if (data.empty()) return;
+  data_ = data;
   if (state_ == state::seek && !synced_) at_line_start_ = true;  // segment starts are line starts
   if (state_ != state::seek) info_.last_timestamp_ns = pos.timestamp_ns;
   std::size_t i = 0;
@@ -129,7 +173,7 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
           info_.index = index_++;
           info_.is_request = role_ == http_role::request;
           state_ = state::binary;
-          events_.push_back(http_event{http_event::kind::start, info_, {}});
+          events_.push_back(http_event{http_event::kind::start, info_, {}, {}});
           break;
         }
         if (!at_line_start_) {
@@ -153,12 +197,12 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
       case state::start_line: {
         auto nl = data.find('\n', i);
         std::size_t stop = nl == std::string_view::npos ? n : nl + 1;
-        msg_.append(data.substr(i, stop - i));
+        append(data.substr(i, stop - i));
         i = stop;
         if (nl == std::string_view::npos) {
-          std::string_view partial(msg_);
+          std::string_view partial = msg();
           if (!partial.empty() && partial.back() == '\r') partial.remove_suffix(1);
-          bool maybe = msg_.size() <= max_start_line &&
+          bool maybe = msg_size() <= max_start_line &&
                        ((role_ != http_role::response && request_line_ok(partial, true)) ||
                         (role_ != http_role::request && status_line_ok(partial, true)));
           if (!maybe) {
@@ -185,15 +229,15 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
       case state::headers: {
         auto nl = data.find('\n', i);
         std::size_t stop = nl == std::string_view::npos ? n : nl + 1;
-        msg_.append(data.substr(i, stop - i));
+        append(data.substr(i, stop - i));
         i = stop;
-        if (msg_.size() > max_header_bytes) {
+        if (msg_size() > max_header_bytes) {
           fail();
           break;
         }
         if (nl == std::string_view::npos) break;
-        std::string_view line = strip_eol(std::string_view(msg_).substr(line_start_));
-        line_start_ = msg_.size();
+        std::string_view line = strip_eol(msg().substr(line_start_));
+        line_start_ = msg_size();
         if (line.empty())
           end_headers();
         else
@@ -203,7 +247,7 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
       case state::body_length:
       case state::chunk_data: {
         std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, n - i));
-        msg_.append(data.substr(i, take));
+        append(data.substr(i, take));
         i += take;
         remaining_ -= take;
         if (remaining_ == 0) {
@@ -216,12 +260,12 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
       }
       case state::body_close:
       case state::binary:
-        msg_.append(data.substr(i));
+        append(data.substr(i));
         i = n;
         break;
       case state::chunk_size: {
         char c = data[i++];
-        msg_.push_back(c);
+        append(data.substr(i - 1, 1));
         int v = hex_value(c);
         if (v >= 0) {
           if (++chunk_digits_ > 15) {
@@ -245,15 +289,15 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
       case state::chunk_ext: {
         auto nl = data.find('\n', i);
         std::size_t stop = nl == std::string_view::npos ? n : nl + 1;
-        msg_.append(data.substr(i, stop - i));
+        append(data.substr(i, stop - i));
         i = stop;
         if (nl != std::string_view::npos) end_chunk_size_line();
-        else if (msg_.size() - line_start_ > max_start_line) fail();
+        else if (msg_size() - line_start_ > max_start_line) fail();
         break;
       }
       case state::chunk_size_lf: {
         char c = data[i++];
-        msg_.push_back(c);
+        append(data.substr(i - 1, 1));
         if (c == '\n')
           end_chunk_size_line();
         else
@@ -262,18 +306,18 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
       }
       case state::chunk_data_end: {
         char c = data[i++];
-        msg_.push_back(c);
+        append(data.substr(i - 1, 1));
         if (c == '\n') {
           state_ = state::chunk_size;
-          line_start_ = msg_.size();
-        } else if (c != '\r' || msg_[msg_.size() - 2] == '\r') {
+          line_start_ = msg_size();
+        } else if (c != '\r' || msg()[msg_size() - 2] == '\r') {
           fail();
         }
         break;
       }
       case state::trailer_line_start: {
         char c = data[i++];
-        msg_.push_back(c);
+        append(data.substr(i - 1, 1));
         if (c == '\r')
           state_ = state::trailer_end;
         else if (c == '\n')
@@ -285,9 +329,9 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
       case state::trailer_line: {
         auto nl = data.find('\n', i);
         std::size_t stop = nl == std::string_view::npos ? n : nl + 1;
-        msg_.append(data.substr(i, stop - i));
+        append(data.substr(i, stop - i));
         i = stop;
-        if (msg_.size() - line_start_ > max_header_bytes)
+        if (msg_size() - line_start_ > max_header_bytes)
           fail();
         else if (nl != std::string_view::npos)
           state_ = state::trailer_line_start;
@@ -295,7 +339,7 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
       }
       case state::trailer_end: {
         char c = data[i++];
-        msg_.push_back(c);
+        append(data.substr(i - 1, 1));
         if (c == '\n')
           finish(true);
         else
@@ -304,10 +348,13 @@ void http_framer::feed(std::string_view data, const stream_position& pos) {
       }
     }
   }
+  // The caller's bytes go away after this call: a message still in progress keeps a copy.
+  keep_borrowed();
+  data_ = {};
 }
 
 bool http_framer::accept_start_line() {
-  std::string_view line = strip_eol(msg_);
+  std::string_view line = strip_eol(msg());
   bool request = role_ != http_role::response && request_line_ok(line, false);
   bool response = !request && role_ != http_role::request && status_line_ok(line, false);
   if (!request && !response) return false;
@@ -321,15 +368,15 @@ bool http_framer::accept_start_line() {
   } else {
     info_.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   }
-  events_.push_back(http_event{http_event::kind::start, info_, {}});
+  events_.push_back(http_event{http_event::kind::start, info_, {}, {}});
   state_ = state::headers;
-  line_start_ = msg_.size();
+  line_start_ = msg_size();
   return true;
 }
 
 void http_framer::reject_start_line(bool at_line_end) {
-  skipped_ += msg_.size();
-  msg_.clear();
+  skipped_ += msg_size();
+  clear_message();
   if (synced_) ++framing_errors_;
   synced_ = false;
   state_ = state::seek;
@@ -338,6 +385,9 @@ void http_framer::reject_start_line(bool at_line_end) {
 
 void http_framer::header_line(std::string_view line) {
   if (line.front() == ' ' || line.front() == '\t') return;  // obsolete line folding
+  // Only Content-Length, Transfer-Encoding and Expect matter here: most lines stop at one byte.
+  const char first = lower(line.front());
+  if (first != 'c' && first != 't' && first != 'e') return;
   auto colon = line.find(':');
   if (colon == std::string_view::npos) return;
   std::string_view name = trim(line.substr(0, colon));
@@ -367,8 +417,8 @@ void http_framer::header_line(std::string_view line) {
 }
 
 void http_framer::end_headers() {
-  header_end_ = msg_.size();
-  line_start_ = msg_.size();
+  header_end_ = msg_size();
+  line_start_ = msg_size();
   const bool body_by_length = !has_transfer_encoding_;
   if (info_.is_request) {
     if (chunked_) {
@@ -423,11 +473,12 @@ void http_framer::reserve_body() {
   // One allocation for the whole message when the length is known; a lying Content-Length
   // cannot make us reserve much.
   constexpr std::uint64_t max_reserve = 64 * 1024;
+  if (borrowing_) return;  // done when the message is copied out of the caller's bytes
   msg_.reserve(msg_.size() + static_cast<std::size_t>(std::min(remaining_, max_reserve)));
 }
 
 void http_framer::end_chunk_size_line() {
-  line_start_ = msg_.size();
+  line_start_ = msg_size();
   chunk_digits_ = 0;
   if (chunk_size_ == 0) {
     state_ = state::trailer_line_start;
@@ -441,8 +492,17 @@ void http_framer::end_chunk_size_line() {
 void http_framer::finish(bool complete) {
   info_.complete = complete && !info_.damaged;
   if (!complete) info_.damaged = true;
-  events_.push_back(http_event{http_event::kind::end, info_, std::move(msg_)});
-  msg_ = std::string();
+  http_event e{http_event::kind::end, info_, {}, {}};
+  if (!borrowing_) {
+    e.bytes = std::move(msg_);
+    msg_ = std::string();
+  } else if (lend_) {
+    e.borrowed = msg();
+  } else {
+    e.bytes.assign(msg());
+  }
+  borrowing_ = false;
+  events_.push_back(std::move(e));
   state_ = state::seek;
   synced_ = complete;
   at_line_start_ = true;
@@ -450,7 +510,7 @@ void http_framer::finish(bool complete) {
 
 void http_framer::fail() {
   ++framing_errors_;
-  bool eol = !msg_.empty() && msg_.back() == '\n';
+  bool eol = msg_size() != 0 && msg().back() == '\n';
   finish(false);
   synced_ = false;
   at_line_start_ = eol;
@@ -469,7 +529,7 @@ bool http_framer::body_state() const noexcept {
 bool http_framer::expect_without_body() const noexcept {
   // The client asked for 100-continue and never sent the body (a final response came instead).
   return state_ == state::body_length && info_.is_request && expect_continue_ &&
-         msg_.size() == header_end_;
+         msg_size() == header_end_;
 }
 
 void http_framer::gap(std::uint64_t bytes) {
@@ -486,8 +546,8 @@ void http_framer::gap(std::uint64_t bytes) {
     return;
   }
   if (state_ == state::start_line) {
-    skipped_ += msg_.size();
-    msg_.clear();
+    skipped_ += msg_size();
+    clear_message();
     state_ = state::seek;
   } else if (state_ != state::seek) {
     finish(false);
@@ -534,7 +594,8 @@ void http_framer::flush() {
 }
 
 void http_framer::drop_message() {
-  skipped_ += msg_.size();
+  skipped_ += msg_size();
+  borrowing_ = false;
   std::string().swap(msg_);  // assigning an empty string would keep the capacity
   state_ = state::seek;
   synced_ = false;
@@ -542,9 +603,12 @@ void http_framer::drop_message() {
 }
 
 std::optional<http_event> http_framer::next() {
-  if (events_.empty()) return std::nullopt;
-  http_event e = std::move(events_.front());
-  events_.pop_front();
+  if (events_head_ == events_.size()) return std::nullopt;
+  http_event e = std::move(events_[events_head_++]);
+  if (events_head_ == events_.size()) {
+    events_.clear();
+    events_head_ = 0;
+  }
   return e;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace coreplay::capture {
 
@@ -49,6 +50,10 @@ struct http_event {
   kind what = kind::start;
   http_message_info info;
   std::string bytes;
+  // Instead of bytes, after feed_borrowed(): the message inside the bytes given to that call.
+  std::string_view borrowed;
+
+  std::string_view data() const noexcept { return bytes.empty() ? borrowed : std::string_view(bytes); }
 };
 
 // Sans-I/O: feed() bytes in stream order, gap() where bytes are missing, close() at FIN/RST,
@@ -63,6 +68,9 @@ class http_framer {
       : role_(role), protocol_(protocol) {}
 
   void feed(std::string_view data, const stream_position& pos);
+  // As feed(), but an end event whose message lies wholly inside `data` refers to it
+  // (http_event::borrowed) instead of owning a copy: read the events before `data` goes away.
+  void feed_borrowed(std::string_view data, const stream_position& pos);
   // `bytes` are missing before the next feed(). A Content-Length body survives (the message
   // is marked damaged); elsewhere the message in progress ends incomplete and framing resyncs.
   void gap(std::uint64_t bytes);
@@ -74,8 +82,16 @@ class http_framer {
   void drop_message();
 
   std::optional<http_event> next();
+  // Calls f(http_event&) for every pending event in order, without moving them out; f must
+  // not feed this framer.
+  template <class F>
+  void consume_events(F&& f) {
+    while (events_head_ < events_.size()) f(events_[events_head_++]);
+    events_.clear();
+    events_head_ = 0;
+  }
 
-  bool in_message() const noexcept { return state_ != state::seek || !msg_.empty(); }
+  bool in_message() const noexcept { return state_ != state::seek || msg_size() != 0; }
   std::size_t buffered_bytes() const noexcept { return msg_.capacity(); }
   http_role role() const noexcept { return role_; }
   void set_role(http_role r) noexcept { role_ = r; }
@@ -107,6 +123,14 @@ class http_framer {
     binary,
   };
 
+  void scan(std::string_view data, const stream_position& pos);
+  void append(std::string_view piece);
+  void keep_borrowed();
+  void clear_message();
+  std::string_view msg() const noexcept {
+    return borrowing_ ? data_.substr(borrow_off_, borrow_len_) : std::string_view(msg_);
+  }
+  std::size_t msg_size() const noexcept { return borrowing_ ? borrow_len_ : msg_.size(); }
   void begin(const stream_position& pos, std::size_t offset);
   bool accept_start_line();
   void reject_start_line(bool at_line_end);
@@ -126,6 +150,12 @@ class http_framer {
   bool at_line_start_ = true;  // in seek: the next byte starts a line
   bool synced_ = false;        // the next byte must start a message
   std::string msg_;
+  // During a feed: the message so far is data_[borrow_off_, +borrow_len_) when borrowing_.
+  std::string_view data_;
+  std::size_t borrow_off_ = 0;
+  std::size_t borrow_len_ = 0;
+  bool borrowing_ = false;
+  bool lend_ = false;  // feed_borrowed(): end events may refer to data_
   std::size_t line_start_ = 0;   // header lines: start of the current line in msg_
   std::size_t header_end_ = 0;
   std::uint64_t remaining_ = 0;  // Content-Length or chunk bytes left
@@ -140,7 +170,10 @@ class http_framer {
   http_message_info info_;
   std::uint64_t index_ = 0;
   std::deque<request_kind> expected_;
-  std::deque<http_event> events_;
+  // Drained after every feed, so a vector read from events_head_ stays a few slots long and
+  // allocates nothing once warm (a deque of these large events allocated every few events).
+  std::vector<http_event> events_;
+  std::size_t events_head_ = 0;
   std::uint64_t skipped_ = 0;
   std::uint64_t framing_errors_ = 0;
 };

@@ -19,9 +19,10 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-void append_hex(std::string& s, std::uint64_t v, int digits) {
+char* put_hex(char* out, std::uint64_t v, int digits) noexcept {
   static constexpr char hex[] = "0123456789abcdef";
-  for (int i = digits - 1; i >= 0; --i) s.push_back(hex[(v >> (i * 4)) & 0xf]);
+  for (int i = digits - 1; i >= 0; --i) *out++ = hex[(v >> (i * 4)) & 0xf];
+  return out;
 }
 
 bool endpoint_less(const ip_address& ai, std::uint16_t ap, const ip_address& bi, std::uint16_t bp) {
@@ -124,24 +125,31 @@ void http_session_tracker::track(const tcp_segment& s) {
   connection_key key = src_is_a ? connection_key{s.src, s.dst, s.src_port, s.dst_port}
                                 : connection_key{s.dst, s.src, s.dst_port, s.src_port};
   const int side = src_is_a ? 0 : 1;
-  auto it = table_.find(key);
-  if (it != table_.end() && s.has(tcp_flag::syn) && !s.has(tcp_flag::ack)) {
+  // Packets come in bursts per connection (a request, its response, the ACK): one remembered
+  // entry saves most hash lookups.
+  connection* found = nullptr;
+  if (last_ && last_->key == key) {
+    found = last_;
+  } else if (auto it = table_.find(key); it != table_.end()) {
+    found = &it->second;
+  }
+  if (found && s.has(tcp_flag::syn) && !s.has(tcp_flag::ack)) {
     // A new SYN on a known 4-tuple (port reuse) starts a new connection, unless it is the
     // retransmission of the one that started this one.
-    const tcp_reassembler& r = it->second.dir[side].reassembler;
+    const tcp_reassembler& r = found->dir[side].reassembler;
     if (r.started() && r.next_seq() != s.seq + 1) {
-      connection& old = it->second;
+      connection& old = *found;
       flush_connection(old);
       counters_.unanswered += old.waiting.size();
       remove(old);
-      it = table_.end();
+      found = nullptr;
     }
   }
-  if (it == table_.end()) {
+  if (!found) {
     // Nothing to learn from a bare ACK/FIN/RST of a connection we never saw.
     if (s.payload.empty() && !s.has(tcp_flag::syn)) return;
-    it = table_.try_emplace(key).first;
-    connection& c = it->second;
+    found = &table_.try_emplace(key).first->second;
+    connection& c = *found;
     c.key = key;
     for (auto& d : c.dir) {
       d.reassembler = tcp_reassembler(options_.max_connection_bytes);
@@ -151,7 +159,8 @@ void http_session_tracker::track(const tcp_segment& s) {
     if (!all_ports_)
       set_client(c, is_server_port(s.dst_port) ? side : 1 - side);
   }
-  connection& c = it->second;
+  last_ = found;
+  connection& c = *found;
   if (c.client < 0 && s.has(tcp_flag::syn)) set_client(c, s.has(tcp_flag::ack) ? 1 - side : side);
   if (c.client < 0 && options_.protocol == capture_protocol::binary && !s.payload.empty())
     set_client(c, side);
@@ -214,7 +223,9 @@ void http_session_tracker::pump(connection& c, int side) {
       ++counters_.gaps;
       d.framer.gap(ch->gap_before);
     }
-    d.framer.feed(ch->data, stream_position{ch->timestamp_ns, ch->seq, ch->ack});
+    // The chunk's bytes live until the reassembler's next call: drain the events now.
+    d.framer.feed_borrowed(ch->data, stream_position{ch->timestamp_ns, ch->seq, ch->ack});
+    drain(c, side);
   }
   if (!d.fin && d.reassembler.fin_reached()) {
     d.fin = true;
@@ -225,12 +236,12 @@ void http_session_tracker::pump(connection& c, int side) {
 
 void http_session_tracker::drain(connection& c, int side) {
   direction& d = c.dir[side];
-  while (auto e = d.framer.next()) {
-    if (e->what == http_event::kind::start)
-      on_start(c, side, e->info);
+  d.framer.consume_events([&](http_event& e) {
+    if (e.what == http_event::kind::start)
+      on_start(c, side, e.info);
     else
-      on_end(c, side, *e);
-  }
+      on_end(c, side, e);
+  });
   counters_.skipped_bytes += d.framer.skipped_bytes() - d.counted_skipped;
   d.counted_skipped = d.framer.skipped_bytes();
   counters_.framing_errors += d.framer.framing_errors() - d.counted_errors;
@@ -274,16 +285,17 @@ void http_session_tracker::on_end(connection& c, int side, http_event& e) {
     ++counters_.incomplete;
     if (!options_.allow_incomplete) return;
   }
-  if (e.bytes.empty()) return;
+  const std::string_view bytes = e.data();
+  if (bytes.empty()) return;
   if (is_request) {
-    std::string id = make_id(c, side, info.first_ack + static_cast<std::uint32_t>(info.index));
+    const message_id id = make_id(c, side, info.first_ack + static_cast<std::uint32_t>(info.index));
     message_ptr m;
     if (!options_.realip_header.empty()) {
       const ip_address& client_ip = side == 0 ? c.key.a_ip : c.key.b_ip;
-      std::string with = set_header(e.bytes, options_.realip_header, client_ip.to_string());
-      m = message::make(message_type::request, id, info.first_timestamp_ns, std::nullopt, with);
+      std::string with = set_header(bytes, options_.realip_header, client_ip.to_string());
+      m = message::make(message_type::request, id.view(), info.first_timestamp_ns, std::nullopt, with);
     } else {
-      m = message::make(message_type::request, id, info.first_timestamp_ns, std::nullopt, e.bytes);
+      m = message::make(message_type::request, id.view(), info.first_timestamp_ns, std::nullopt, bytes);
     }
     out_.push_back(std::move(m));
     ++counters_.messages;
@@ -291,7 +303,7 @@ void http_session_tracker::on_end(connection& c, int side, http_event& e) {
     return;
   }
   if (!options_.track_response) return;
-  std::string id;
+  message_id id;
   std::optional<std::int64_t> latency;
   if (c.response_paired) {
     id = make_id(c, 1 - side, c.response_request.id_low);
@@ -299,22 +311,21 @@ void http_session_tracker::on_end(connection& c, int side, http_event& e) {
   } else {
     id = make_id(c, 1 - side, info.first_seq);
   }
-  out_.push_back(message::make(message_type::response, id, info.first_timestamp_ns, latency, e.bytes));
+  out_.push_back(message::make(message_type::response, id.view(), info.first_timestamp_ns, latency, bytes));
   ++counters_.messages;
   ++counters_.responses;
 }
 
-std::string http_session_tracker::make_id(const connection& c, int client_side, std::uint32_t low) const {
+http_session_tracker::message_id http_session_tracker::make_id(const connection& c, int client_side, std::uint32_t low) const {
   // client_side: the direction whose sender is the client.
   const ip_address& client_ip = client_side == 0 ? c.key.a_ip : c.key.b_ip;
   std::uint16_t client_port = client_side == 0 ? c.key.a_port : c.key.b_port;
   std::uint16_t server_port = client_side == 0 ? c.key.b_port : c.key.a_port;
-  std::string id;
-  id.reserve(24);
-  append_hex(id, client_port, 4);
-  append_hex(id, server_port, 4);
-  append_hex(id, client_ip.last4(), 8);
-  append_hex(id, low, 8);
+  message_id id;
+  char* p = put_hex(id.text, client_port, 4);
+  p = put_hex(p, server_port, 4);
+  p = put_hex(p, client_ip.last4(), 8);
+  put_hex(p, low, 8);
   return id;
 }
 
@@ -412,6 +423,7 @@ void http_session_tracker::remove(connection& c) {
     settled_.erase(c.lru);
   else
     active_.erase(c.lru);
+  if (last_ == &c) last_ = nullptr;
   connection_key key = c.key;  // c dies inside erase
   table_.erase(key);
 }

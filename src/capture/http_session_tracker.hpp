@@ -117,13 +117,19 @@ class http_session_tracker {
   void account(connection& c);
   void remove(connection& c);
   void touch(connection& c);
-  std::string make_id(const connection& c, int side, std::uint32_t low) const;
+  // 24 hex characters, built on the stack: one id per message must not allocate.
+  struct message_id {
+    char text[24];
+    std::string_view view() const noexcept { return {text, sizeof text}; }
+  };
+  message_id make_id(const connection& c, int side, std::uint32_t low) const;
   bool is_server_port(std::uint16_t port) const noexcept;
 
   capture_options options_;
   bool all_ports_ = false;
   std::int64_t expire_ns_ = 0;
   std::unordered_map<connection_key, connection, key_hash> table_;
+  connection* last_ = nullptr;  // the connection of the previous packet
   std::list<connection*> active_;   // by last packet, oldest first
   std::list<connection*> settled_;  // flushed, kept only to pair late responses
   std::deque<message_ptr> out_;

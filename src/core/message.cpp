@@ -1,6 +1,9 @@
 #include <coreplay/message.hpp>
 
 #include <charconv>
+#include <cstring>
+#include <memory>
+#include <new>
 #include <random>
 
 namespace coreplay {
@@ -15,13 +18,65 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
   return v;
 }
 
+// Allocates the shared_ptr's block with `extra` bytes after it and reports where they start:
+// a message built by make() and its record are one allocation. allocate_shared allocates
+// before it constructs, so the constructor sees the address.
+template <class T>
+struct tail_allocator {
+  using value_type = T;
+  char** tail;
+  std::size_t extra;
+
+  tail_allocator(char** t, std::size_t e) noexcept : tail(t), extra(e) {}
+  template <class U>
+  tail_allocator(const tail_allocator<U>& o) noexcept : tail(o.tail), extra(o.extra) {}
+
+  T* allocate(std::size_t n) {
+    char* p = static_cast<char*>(::operator new(n * sizeof(T) + extra));
+    *tail = p + n * sizeof(T);
+    return reinterpret_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(static_cast<void*>(p)); }
+  template <class U>
+  bool operator==(const tail_allocator<U>& o) const noexcept { return tail == o.tail; }
+};
+
 }  // namespace
 
-message::message(private_tag, std::string bytes) : bytes_(std::move(bytes)) {}
+message::message(private_tag, std::string bytes)
+    : bytes_(std::move(bytes)), data_(bytes_.data()), size_(bytes_.size()) {}
+
+message::message(private_tag, char* const& storage, std::size_t size) noexcept : data_(storage), size_(size) {}
+
+message::message(const message& other)
+    : bytes_(other.record()),
+      data_(bytes_.data()),
+      size_(bytes_.size()),
+      meta_len_(other.meta_len_),
+      payload_off_(other.payload_off_),
+      id_off_(other.id_off_),
+      id_len_(other.id_len_),
+      timestamp_ns_(other.timestamp_ns_),
+      latency_ns_(other.latency_ns_) {}
+
+message& message::operator=(const message& other) {
+  if (this != &other) {
+    bytes_.assign(other.record());
+    data_ = bytes_.data();
+    size_ = bytes_.size();
+    meta_len_ = other.meta_len_;
+    payload_off_ = other.payload_off_;
+    id_off_ = other.id_off_;
+    id_len_ = other.id_len_;
+    timestamp_ns_ = other.timestamp_ns_;
+    latency_ns_ = other.latency_ns_;
+  }
+  return *this;
+}
 
 bool message::index() {
-  if (bytes_.size() > UINT32_MAX) return false;
-  std::string_view all(bytes_);
+  if (size_ > UINT32_MAX) return false;
+  std::string_view all = record();
   auto nl = all.find('\n');
   meta_len_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? all.size() : nl);
   payload_off_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? all.size() : nl + 1);
@@ -53,27 +108,48 @@ message_ptr message::parse(std::string record) {
 
 message_ptr message::make(message_type type, std::string_view id, std::int64_t timestamp_ns,
                           std::optional<std::int64_t> latency_ns, std::string_view payload) {
-  std::string b;
-  b.reserve(64 + id.size() + payload.size());
-  b.push_back(static_cast<char>(type));
-  b.push_back(' ');
-  b.append(id);
-  b.push_back(' ');
-  b.append(std::to_string(timestamp_ns));
-  b.push_back(' ');
-  b.append(std::to_string(latency_ns.value_or(-1)));
-  b.push_back('\n');
-  b.append(payload);
-  auto m = std::make_shared<message>(private_tag{}, std::move(b));
-  m->index();
-  if (!latency_ns) m->latency_ns_ = std::nullopt;
+  // Built straight into one buffer and indexed from what we wrote: this runs per captured
+  // message, so no temporary strings and no re-parsing of the meta line.
+  char numbers[48];
+  char* ts_end = std::to_chars(numbers, numbers + 24, timestamp_ns).ptr;
+  char* lat_end = std::to_chars(ts_end, numbers + sizeof numbers, latency_ns.value_or(-1)).ptr;
+  const std::size_t ts_len = static_cast<std::size_t>(ts_end - numbers);
+  const std::size_t meta_len = 2 + id.size() + 1 + static_cast<std::size_t>(lat_end - numbers) + 1;
+  const std::size_t size = meta_len + 1 + payload.size();
+  char* storage = nullptr;
+  auto m = std::allocate_shared<message>(tail_allocator<message>{&storage, size}, private_tag{}, storage, size);
+  char* p = storage;
+  *p++ = static_cast<char>(type);
+  *p++ = ' ';
+  std::memcpy(p, id.data(), id.size());
+  p += id.size();
+  *p++ = ' ';
+  std::memcpy(p, numbers, ts_len);
+  p += ts_len;
+  *p++ = ' ';
+  std::memcpy(p, ts_end, static_cast<std::size_t>(lat_end - ts_end));
+  p += lat_end - ts_end;
+  *p++ = '\n';
+  if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
+  if (size > UINT32_MAX || id.empty() || id.find_first_of(" \n") != std::string_view::npos) {
+    // An id that is not one meta field: index what was written, as parse() would.
+    m->index();
+    if (!latency_ns) m->latency_ns_ = std::nullopt;
+    return m;
+  }
+  m->meta_len_ = static_cast<std::uint32_t>(meta_len);
+  m->payload_off_ = static_cast<std::uint32_t>(meta_len + 1);
+  m->id_off_ = 2;
+  m->id_len_ = static_cast<std::uint32_t>(id.size());
+  m->timestamp_ns_ = timestamp_ns;
+  m->latency_ns_ = latency_ns;
   return m;
 }
 
 message_ptr message::with_payload(std::string_view payload) const {
   std::string b;
   b.reserve(payload_off_ + payload.size());
-  b.append(bytes_, 0, meta_len_);
+  b.append(meta());
   b.push_back('\n');
   b.append(payload);
   auto m = std::make_shared<message>(private_tag{}, std::move(b));

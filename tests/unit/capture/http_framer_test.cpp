@@ -334,3 +334,36 @@ TEST_CASE("framer: gor's fuzz crashers", "[unit][capture]") {
   }
   SUCCEED();
 }
+
+TEST_CASE("framer lends whole messages from feed_borrowed and copies the rest", "[unit][capture]") {
+  // Two messages in one segment and one split across two: the same events as feed(), the
+  // whole ones referring to the caller's bytes, the split one owned.
+  const std::string seg1 = get + post.substr(0, 30);
+  const std::string seg2 = post.substr(30) + get;
+  for (int borrowed = 0; borrowed < 2; ++borrowed) {
+    http_framer f(http_role::request);
+    std::vector<std::string> seen;
+    std::vector<bool> lent;
+    auto take = [&](const std::string& seg) {
+      std::string copy = seg;  // dies after this call, as a capture buffer would
+      if (borrowed)
+        f.feed_borrowed(copy, stream_position{0, 0, 1});
+      else
+        f.feed(copy, stream_position{0, 0, 1});
+      f.consume_events([&](http_event& e) {
+        if (e.what != http_event::kind::end) return;
+        seen.emplace_back(e.data());
+        lent.push_back(e.bytes.empty() && !e.borrowed.empty());
+      });
+    };
+    take(seg1);
+    take(seg2);
+    REQUIRE(seen.size() == 3);
+    CHECK(seen[0] == get);
+    CHECK(seen[1] == post);
+    CHECK(seen[2] == get);
+    CHECK(lent[0] == bool(borrowed));
+    CHECK_FALSE(lent[1]);
+    CHECK(lent[2] == bool(borrowed));
+  }
+}

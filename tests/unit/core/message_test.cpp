@@ -63,3 +63,24 @@ TEST_CASE("ids are 24 lowercase hex characters and differ", "[unit][message]") {
   CHECK(a != b);
   for (char c : a) CHECK(((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')));
 }
+
+TEST_CASE("made messages index what they wrote; copies own their bytes", "[unit][message]") {
+  auto m = message::make(message_type::response, "0123456789abcdef01234567", -5, 1234, "HTTP/1.1 200 OK\r\n\r\n");
+  CHECK(m->record() == "2 0123456789abcdef01234567 -5 1234\nHTTP/1.1 200 OK\r\n\r\n");
+  CHECK(m->id() == "0123456789abcdef01234567");
+  CHECK(m->timestamp_ns() == -5);
+  CHECK(m->latency_ns() == 1234);
+  CHECK(m->payload() == "HTTP/1.1 200 OK\r\n\r\n");
+  message copy = *m;
+  m.reset();  // the original's allocation (which held its record) is gone
+  CHECK(copy.record() == "2 0123456789abcdef01234567 -5 1234\nHTTP/1.1 200 OK\r\n\r\n");
+  CHECK(copy.id() == "0123456789abcdef01234567");
+  auto other = message::make(message_type::request, "x", 1, std::nullopt, "");
+  copy = *other;
+  CHECK(copy.record() == "1 x 1 -1\n");
+  CHECK_FALSE(copy.latency_ns());
+  // An id with a space is not one field: the record is still written as given.
+  auto odd = message::make(message_type::request, "a b", 7, std::nullopt, "p");
+  CHECK(odd->record() == "1 a b 7 -1\np");
+  CHECK(odd->payload() == "p");
+}
