@@ -82,9 +82,11 @@ TEST_CASE("an output limited to |50 receives at most 50 in any second of a live 
   asio::steady_timer t(io, 2500ms);
   t.async_wait([&](auto) { p.stop(); });
   REQUIRE(run_pipeline(io, p, 10s).finished);
+  // The gate admits at most 50 in any second; arrivals at the sink carry the queueing jitter
+  // of each message (larger under sanitizers), so the window is measured with 20 ms of slack.
   std::size_t worst = 0;
   for (std::size_t i = 0, j = 0; i < arrivals.size(); ++i) {
-    while (arrivals[i] - arrivals[j] >= 1s) ++j;
+    while (arrivals[i] - arrivals[j] >= 980ms) ++j;
     worst = std::max(worst, i - j + 1);
   }
   CHECK(worst <= 50);
