@@ -43,17 +43,26 @@ std::int64_t realtime_ns() {
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
 [[noreturn]] void fail_errno(const std::string& what) { fail(what + ": " + std::strerror(errno)); }
 
-// Waits until `fd` is readable or `max_wait` has passed.
-asio::awaitable<void> wait_readable(asio::posix::stream_descriptor& fd, asio::steady_timer& timer,
-                                    std::chrono::nanoseconds max_wait) {
+// Waits until `w` (a descriptor or a socket) is readable or `max_wait` has passed.
+template <typename Waitable>
+asio::awaitable<void> wait_readable(Waitable& w, asio::steady_timer& timer, std::chrono::nanoseconds max_wait) {
   using namespace asio::experimental::awaitable_operators;
   timer.expires_after(max_wait);
   try {
-    co_await (fd.async_wait(asio::posix::stream_descriptor::wait_read, asio::use_awaitable) ||
-              timer.async_wait(asio::use_awaitable));
+    co_await (w.async_wait(Waitable::wait_read, asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
   } catch (const asio::multiple_exceptions& e) {
     std::rethrow_exception(e.first_exception());  // both cancelled: report it as one cancellation
   }
+}
+
+// Every engine's read(): hand over what is ready; if nothing was, wait once and try again.
+template <typename Waitable, typename Drain>
+asio::awaitable<bool> read_ready(Waitable& w, asio::steady_timer& timer, std::chrono::nanoseconds max_wait,
+                                 Drain drain) {
+  if (drain() > 0) co_return true;
+  co_await wait_readable(w, timer, max_wait);
+  drain();
+  co_return true;
 }
 
 // --- libpcap: live devices and files ------------------------------------------------------
@@ -140,10 +149,7 @@ class pcap_live_engine final : public pcap_engine_base {
   }
 
   asio::awaitable<bool> read(frame_consumer& c, std::chrono::nanoseconds max_wait) override {
-    if (dispatch(c) > 0) co_return true;
-    co_await wait_readable(desc_, timer_, max_wait);
-    dispatch(c);
-    co_return true;
+    return read_ready(desc_, timer_, max_wait, [this, &c] { return dispatch(c); });
   }
 
   engine_counters counters() override {
@@ -321,10 +327,7 @@ class af_packet_engine final : public packet_engine {
   }
 
   asio::awaitable<bool> read(frame_consumer& c, std::chrono::nanoseconds max_wait) override {
-    if (drain(c) > 0) co_return true;
-    co_await wait_readable(desc_, timer_, max_wait);
-    drain(c);
-    co_return true;
+    return read_ready(desc_, timer_, max_wait, [this, &c] { return drain(c); });
   }
 
   engine_counters counters() override {
@@ -393,10 +396,7 @@ class raw_socket_engine final : public packet_engine {
   }
 
   asio::awaitable<bool> read(frame_consumer& c, std::chrono::nanoseconds max_wait) override {
-    if (drain(c) > 0) co_return true;
-    co_await wait_readable(desc_, timer_, max_wait);
-    drain(c);
-    co_return true;
+    return read_ready(desc_, timer_, max_wait, [this, &c] { return drain(c); });
   }
 
   engine_counters counters() override {
@@ -468,17 +468,7 @@ class vxlan_engine final : public packet_engine {
   }
 
   asio::awaitable<bool> read(frame_consumer& c, std::chrono::nanoseconds max_wait) override {
-    if (drain(c) > 0) co_return true;
-    using namespace asio::experimental::awaitable_operators;
-    timer_.expires_after(max_wait);
-    try {
-      co_await (socket_.async_wait(asio::ip::udp::socket::wait_read, asio::use_awaitable) ||
-                timer_.async_wait(asio::use_awaitable));
-    } catch (const asio::multiple_exceptions& e) {
-      std::rethrow_exception(e.first_exception());
-    }
-    drain(c);
-    co_return true;
+    return read_ready(socket_, timer_, max_wait, [this, &c] { return drain(c); });
   }
 
   std::string describe() const override { return "vxlan on UDP port " + std::to_string(cfg_.vxlan_port); }
