@@ -100,23 +100,15 @@ elasticsearch_target parse_elasticsearch_url(std::string_view url) {
     t.authorization = "Basic " + base64_encode(percent_decode(authority.substr(0, at)));
     authority.remove_prefix(at + 1);
   }
-  std::string_view host, port;
-  bool bracketed = false;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == npos) throw bad("unterminated IPv6 address");
-    host = authority.substr(1, close - 1);
-    bracketed = true;
-    auto after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') throw bad("junk after the IPv6 address");
-      port = after.substr(1);
-    }
-  } else {
-    auto colon = authority.rfind(':');
-    host = authority.substr(0, colon);
-    if (colon != npos) port = authority.substr(colon + 1);
+  host_port hp;
+  try {
+    hp = split_host_port(authority);
+  } catch (const std::invalid_argument& e) {
+    throw bad(e.what());
   }
+  auto host = hp.host;
+  auto port = hp.port;
+  bool bracketed = hp.bracketed;
   if (host.empty()) throw bad("no host");
   if (port.empty()) port = "9200";
   unsigned number = 0;

@@ -252,6 +252,26 @@ std::string base64_encode(std::string_view in) {
   return out;
 }
 
+host_port split_host_port(std::string_view authority) {
+  host_port hp;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == npos) throw std::invalid_argument("unterminated IPv6 address");
+    hp.host = authority.substr(1, close - 1);
+    hp.bracketed = true;
+    auto after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') throw std::invalid_argument("junk after the IPv6 address");
+      hp.port = after.substr(1);
+    }
+  } else {
+    auto colon = authority.rfind(':');
+    hp.host = authority.substr(0, colon);
+    if (colon != npos) hp.port = authority.substr(colon + 1);
+  }
+  return hp;
+}
+
 target_url parse_target_url(std::string_view url) {
   auto bad = [&](const char* why) {
     return std::invalid_argument("output-http URL '" + std::string(url) + "': " + why);
@@ -277,21 +297,14 @@ target_url parse_target_url(std::string_view url) {
   }
   if (authority.empty()) throw bad("no host");
   t.authority = std::string(authority);
-  std::string_view host, port;
-  if (authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == npos) throw bad("unterminated IPv6 address");
-    host = authority.substr(1, close - 1);
-    auto after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') throw bad("junk after the IPv6 address");
-      port = after.substr(1);
-    }
-  } else {
-    auto colon = authority.rfind(':');
-    host = authority.substr(0, colon);
-    if (colon != npos) port = authority.substr(colon + 1);
+  host_port hp;
+  try {
+    hp = split_host_port(authority);
+  } catch (const std::invalid_argument& e) {
+    throw bad(e.what());
   }
+  auto host = hp.host;
+  auto port = hp.port;
   if (host.empty()) throw bad("no host");
   if (port.empty()) {
     if (!t.authority.empty() && t.authority.back() == ':') t.authority.pop_back();

@@ -67,6 +67,15 @@ struct target_url {
 // Throws std::invalid_argument naming the URL when it cannot be used.
 target_url parse_target_url(std::string_view url);
 
+// "host", "host:port", "[v6]", "[v6]:port" (views into `authority`). Throws
+// std::invalid_argument with a short reason for a broken IPv6 literal.
+struct host_port {
+  std::string_view host;
+  std::string_view port;  // empty when absent
+  bool bracketed = false;
+};
+host_port split_host_port(std::string_view authority);
+
 struct assemble_params {
   std::string_view host;          // replaces every Host value; empty keeps them (original host)
   std::string_view target;        // replaces the request-target; empty keeps it
