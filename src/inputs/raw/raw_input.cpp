@@ -3,6 +3,7 @@
 #include "capture/http_session_tracker.hpp"
 #include "core/log.hpp"
 
+#include <boost/asio/experimental/channel_error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -213,8 +214,10 @@ class tracker_feed final : public capture::frame_consumer {
   void on_frame(const capture::frame& f) override {
     t_.feed_packet(f.link, f.bytes, f.wire_length, f.timestamp_ns);
     last_ts = std::max(last_ts, f.timestamp_ns);
+    ++frames;
   }
   std::int64_t last_ts = 0;
+  std::uint64_t frames = 0;
 
  private:
   capture::http_session_tracker& t_;
@@ -252,25 +255,44 @@ asio::awaitable<void> raw_input::run(message_writer out) {
   constexpr std::int64_t tick_ns = 100'000'000;  // expiry runs every 100 ms (of capture time for files)
   std::int64_t last_tick = 0;
   auto last_stats_log = std::chrono::steady_clock::now();
-  for (;;) {
-    bool more = co_await engine->read(feed, std::chrono::milliseconds(100));
-    std::int64_t now = file ? feed.last_ts : realtime_ns();
-    if (now - last_tick >= tick_ns) {
-      if (last_tick != 0 || file) tracker.expire(now);
-      last_tick = now;
-      kernel_drops.store(engine->counters().kernel_drops, std::memory_order_relaxed);
-      publish();
-      if (options_.stats && std::chrono::steady_clock::now() - last_stats_log >= std::chrono::seconds(5)) {
-        last_stats_log = std::chrono::steady_clock::now();
-        auto& c = tracker.counters();
-        log::info("input-raw ", address_, ": packets=", c.packets, " messages=", c.messages,
-                  " incomplete=", c.incomplete, " kernel_drops=", kernel_drops.load(), " gaps=", c.gaps,
-                  " evictions=", c.evictions, " connections=", tracker.connections());
+  bool stopped = false;
+  try {
+    for (;;) {
+      bool more = co_await engine->read(feed, std::chrono::milliseconds(100));
+      std::int64_t now = file ? feed.last_ts : realtime_ns();
+      if (now - last_tick >= tick_ns) {
+        if (last_tick != 0 || file) tracker.expire(now);
+        last_tick = now;
+        kernel_drops.store(engine->counters().kernel_drops, std::memory_order_relaxed);
+        publish();
+        if (options_.stats && std::chrono::steady_clock::now() - last_stats_log >= std::chrono::seconds(5)) {
+          last_stats_log = std::chrono::steady_clock::now();
+          auto& c = tracker.counters();
+          log::info("input-raw ", address_, ": packets=", c.packets, " messages=", c.messages,
+                    " incomplete=", c.incomplete, " kernel_drops=", kernel_drops.load(), " gaps=", c.gaps,
+                    " evictions=", c.evictions, " connections=", tracker.connections());
+        }
       }
+      while (auto m = tracker.next()) co_await out.send(std::move(m));
+      if (!more) break;
+      if (file) co_await asio::post(ex, asio::use_awaitable);  // let the pipeline drain between batches
     }
-    while (auto m = tracker.next()) co_await out.send(std::move(m));
-    if (!more) break;
-    if (file) co_await asio::post(ex, asio::use_awaitable);  // let the pipeline drain between batches
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::operation_aborted && e.code() != asio::experimental::error::channel_cancelled) throw;
+    stopped = true;
+  }
+  if (stopped) {
+    // Stopped (SIGINT, --exit-after): what the kernel already holds was on the wire before the
+    // stop, so it is taken too, then every message in progress is flushed (incomplete ones
+    // counted). A second signal (abort) cancels this as well.
+    co_await asio::this_coro::reset_cancellation_state();
+    for (int i = 0; i < 1000; ++i) {
+      auto before = feed.frames;
+      co_await engine->read(feed, std::chrono::nanoseconds(0));
+      while (auto m = tracker.next()) co_await out.send(std::move(m));
+      if (feed.frames == before) break;
+    }
+    feed.last_ts = std::max(feed.last_ts, realtime_ns());
   }
   tracker.flush_all(feed.last_ts);
   while (auto m = tracker.next()) co_await out.send(std::move(m));

@@ -60,3 +60,37 @@ TEST_CASE("vxlan engine decapsulates and filters by VNI", "[unit][raw][vxlan]") 
   CHECK(st->got[1]->payload() == resp);
   CHECK(st->got[0]->id() == st->got[1]->id());
 }
+
+TEST_CASE("a stop takes what the kernel already holds", "[unit][raw][vxlan]") {
+  asio::io_context io;
+  std::uint16_t port;
+  {
+    asio::ip::udp::socket probe(io, {asio::ip::address_v4::loopback(), 0});
+    port = probe.local_endpoint().port();
+  }
+  raw_input_options o;
+  o.engine = "vxlan";
+  o.vxlan_port = port;
+  o.track_response = true;
+  pipeline p(io.get_executor());
+  auto st = std::make_shared<collecting_sink::state>();
+  p.add_source("input-raw", std::make_unique<raw_input>(":80", o));
+  p.add_sink("out", std::make_unique<collecting_sink>(st));
+  const std::string req = "GET /last HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string resp = "HTTP/1.1 204 No Content\r\n\r\n";
+  asio::ip::udp::socket tx(io, asio::ip::udp::v4());
+  asio::ip::udp::endpoint to(asio::ip::address_v4::loopback(), port);
+  asio::steady_timer t(io, 200ms);
+  t.async_wait([&](auto) {
+    // Sent and stopped in the same turn: the engine has not read them yet.
+    tx.send_to(asio::buffer(vxlan(1, ct::tcp_frame("10.0.0.1", 40001, "10.0.0.2", 80, 1000, 5000, 0x18, req))), to);
+    tx.send_to(asio::buffer(vxlan(1, ct::tcp_frame("10.0.0.2", 80, "10.0.0.1", 40001, 5000, 1000 + req.size(), 0x18, resp))), to);
+    p.stop();
+  });
+  auto r = run_pipeline(io, p, 5s);
+  REQUIRE(r.finished);
+  CHECK(error_text(r.error) == "");
+  REQUIRE(st->got.size() == 2);
+  CHECK(st->got[0]->payload() == req);
+  CHECK(st->got[1]->payload() == resp);
+}
