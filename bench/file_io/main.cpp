@@ -268,6 +268,13 @@ int main(int argc, char** argv) {
     auto bytes = std::filesystem::file_size(dir + "/out.gor");
     report("file_output plugin, plain, append", secs(clk::now() - t), bytes, n);
     report("cp FILE (reference for writing)", run_shell("cp '" + dir + "/out.gor' '" + dir + "/copy.gor'"), bytes);
+    std::filesystem::remove(dir + "/copy.gor");
+    // dd writes the same number of bytes from /dev/zero in 256 KiB blocks, as the output does.
+    report("dd if=/dev/zero bs=256k (reference for writing)",
+           run_shell("dd if=/dev/zero of='" + dir + "/dd.out' bs=256k count=" + std::to_string(bytes / (256 * 1024) + 1) +
+                     " status=none"),
+           bytes);
+    std::filesystem::remove(dir + "/dd.out");
     t = clk::now();
     run_output_plugin(dir + "/out.gor.gz", n / 4, true);
     report("file_output plugin, gzip level 6", secs(clk::now() - t), bytes / 4, n / 4);
