@@ -109,21 +109,17 @@ registry make_default_registry() {
                 return std::make_unique<dummy_input>(o);
               });
   r.make_value_optional("input-dummy");
-  r.add_output("output-stdout", "Write every message to stdout in gor's file format",
-               option_group<stdout_output_options>("Stdout, dummy and null outputs"),
-               [](const std::string&, const stdout_output_options&, rate_limit&, std::size_t&) {
-                 return std::make_unique<stdout_output>();
-               }, true);
-  r.add_output("output-dummy", "Same as --output-stdout (gor's dummy output)",
-               option_group<stdout_output_options>("Stdout, dummy and null outputs"),
-               [](const std::string&, const stdout_output_options&, rate_limit&, std::size_t&) {
-                 return std::make_unique<stdout_output>();
-               }, true);
-  r.add_output("output-null", "Take every message and discard it",
-               option_group<stdout_output_options>("Stdout, dummy and null outputs"),
-               [](const std::string&, const stdout_output_options&, rate_limit&, std::size_t&) {
-                 return std::make_unique<null_output>();
-               }, true);
+  // gor's three boolean outputs; --output-dummy is its name for stdout.
+  auto add_simple_output = [&r](std::string flag, std::string help, auto make) {
+    r.add_output(std::move(flag), std::move(help), option_group<stdout_output_options>("Stdout, dummy and null outputs"),
+                 [make](const std::string&, const stdout_output_options&, rate_limit&, std::size_t&) { return make(); },
+                 true);
+  };
+  add_simple_output("output-stdout", "Write every message to stdout in gor's file format",
+                    [] { return std::make_unique<stdout_output>(); });
+  add_simple_output("output-dummy", "Same as --output-stdout (gor's dummy output)",
+                    [] { return std::make_unique<stdout_output>(); });
+  add_simple_output("output-null", "Take every message and discard it", [] { return std::make_unique<null_output>(); });
 
   r.add_input("input-file",
               "Replay gor files (a glob; several files merge by timestamp); 'f.gor|200%' doubles the speed",

@@ -13,6 +13,12 @@ using namespace std::chrono_literals;
 namespace ct = coreplay::capture::test;
 
 namespace {
+// A free UDP port on loopback for the engine to listen on.
+std::uint16_t free_udp_port(asio::io_context& io) {
+  asio::ip::udp::socket probe(io, {asio::ip::address_v4::loopback(), 0});
+  return probe.local_endpoint().port();
+}
+
 std::vector<std::uint8_t> vxlan(std::uint32_t vni, const ct::bytes& inner) {
   std::vector<std::uint8_t> d = {0x08, 0, 0, 0, std::uint8_t(vni >> 16), std::uint8_t(vni >> 8), std::uint8_t(vni), 0};
   d.insert(d.end(), inner.begin(), inner.end());
@@ -22,11 +28,7 @@ std::vector<std::uint8_t> vxlan(std::uint32_t vni, const ct::bytes& inner) {
 
 TEST_CASE("vxlan engine decapsulates and filters by VNI", "[unit][raw][vxlan]") {
   asio::io_context io;
-  std::uint16_t port;
-  {
-    asio::ip::udp::socket probe(io, {asio::ip::address_v4::loopback(), 0});
-    port = probe.local_endpoint().port();
-  }
+  std::uint16_t port = free_udp_port(io);
   raw_input_options o;
   o.engine = "vxlan";
   o.vxlan_port = port;
@@ -63,11 +65,7 @@ TEST_CASE("vxlan engine decapsulates and filters by VNI", "[unit][raw][vxlan]") 
 
 TEST_CASE("a stop takes what the kernel already holds", "[unit][raw][vxlan]") {
   asio::io_context io;
-  std::uint16_t port;
-  {
-    asio::ip::udp::socket probe(io, {asio::ip::address_v4::loopback(), 0});
-    port = probe.local_endpoint().port();
-  }
+  std::uint16_t port = free_udp_port(io);
   raw_input_options o;
   o.engine = "vxlan";
   o.vxlan_port = port;
