@@ -27,6 +27,9 @@ class message {
   // Parses one record (without the file separator). Returns nullptr when the meta line is
   // malformed: fewer than 3 space-separated fields, or a timestamp that is not an integer.
   static message_ptr parse(std::string record);
+  // The same for a record inside a shared buffer (a file's read block): no copy; the message
+  // keeps `owner` alive as long as it lives.
+  static message_ptr parse_view(std::shared_ptr<const void> owner, std::string_view record);
 
   // Builds a record from its parts. latency_ns == nullopt writes gor's "-1".
   static message_ptr make(message_type type, std::string_view id, std::int64_t timestamp_ns,
@@ -52,6 +55,7 @@ class message {
   // make(): the record lives in `size` bytes at `storage`, allocated with this object (one
   // allocation per captured message); the caller writes them after construction.
   message(private_tag, char* const& storage, std::size_t size) noexcept;
+  message(private_tag, std::shared_ptr<const void> owner, std::string_view record) noexcept;
   // Copies own their bytes (data_ points into the object or its allocation).
   message(const message& other);
   message& operator=(const message& other);
@@ -59,7 +63,8 @@ class message {
  private:
   bool index();
 
-  std::string bytes_;             // the record, unless it was allocated with the object
+  std::string bytes_;             // the record, unless it was allocated with the object or is a view
+  std::shared_ptr<const void> owner_;  // the buffer a view points into
   const char* data_ = nullptr;    // the record: bytes_.data() or the allocation's tail
   std::size_t size_ = 0;
   std::uint32_t meta_len_ = 0;

@@ -65,6 +65,11 @@ class message_writer {
   // Suspends while the pipeline is full: back-pressure lands here. Messages over the
   // input's rate limit are dropped and counted, never delayed.
   asio::awaitable<void> send(message_ptr m);
+  // send() without suspending, for sources that push many messages in a row:
+  //   if (!out.offer(m)) co_await out.send(std::move(m));
+  // True when m was queued (or dropped by the rate limit); false when the pipeline is full,
+  // then m is left untouched.
+  bool offer(message_ptr& m);
   // For sources that cannot pause (a live capture): returns false and counts a drop when full.
   bool try_send(message_ptr m);
 

@@ -1,6 +1,7 @@
 #include "core/gor_record.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 namespace coreplay {
@@ -45,9 +46,32 @@ void gor_record_reader::reset() {
   last_offset_ = 0;
 }
 
+void gor_record_reader::move_to_block(std::size_t capacity) {
+  block next;
+  for (auto it = spare_.begin(); it != spare_.end(); ++it) {
+    if (it->size >= capacity && it->data.use_count() == 1) {
+      // The last message using it released it, maybe on another thread.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      next = std::move(*it);
+      spare_.erase(it);
+      break;
+    }
+  }
+  if (!next.data) next = block{std::shared_ptr<char[]>(new char[capacity]), capacity};
+  if (end_ > begin_) std::memcpy(next.data.get(), buf_.data.get() + begin_, end_ - begin_);
+  if (buf_.data) {
+    constexpr std::size_t max_spare = 4;
+    if (spare_.size() < max_spare) spare_.push_back(std::move(buf_));
+  }
+  buf_ = std::move(next);
+}
+
 void gor_record_reader::compact() {
   if (begin_ == 0) return;
-  std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+  if (buf_.data.use_count() > 1)
+    move_to_block(buf_.size);  // messages still point into this block: leave it to them
+  else
+    std::memmove(buf_.data.get(), buf_.data.get() + begin_, end_ - begin_);
   base_ += begin_;
   end_ -= begin_;
   scan_ -= std::min(scan_, begin_);
@@ -55,14 +79,14 @@ void gor_record_reader::compact() {
 }
 
 std::span<char> gor_record_reader::prepare(std::size_t n) {
-  if (buf_.size() - end_ < n) {
+  if (buf_.size - end_ < n) {
     compact();
-    if (buf_.size() - end_ < n) buf_.resize(std::max(end_ + n, buf_.size() * 2));
+    if (buf_.size - end_ < n) move_to_block(std::max(end_ + n, buf_.size * 2));
   }
-  return {buf_.data() + end_, n};
+  return {buf_.data.get() + end_, n};
 }
 
-void gor_record_reader::commit(std::size_t n) { end_ += std::min(n, buf_.size() - end_); }
+void gor_record_reader::commit(std::size_t n) { end_ += std::min(n, buf_.size - end_); }
 
 void gor_record_reader::feed(std::string_view bytes) {
   auto span = prepare(bytes.size());
@@ -79,10 +103,10 @@ void gor_record_reader::skip(gor_record_skip::reason why, std::uint64_t offset, 
 
 message_ptr gor_record_reader::take(std::size_t len, std::size_t skip_after) {
   std::uint64_t offset = base_ + begin_;
-  std::string bytes(buf_.data() + begin_, len);
+  std::string_view bytes(buf_.data.get() + begin_, len);
   begin_ += len + skip_after;
   scan_ = begin_;
-  auto m = message::parse(std::move(bytes));
+  auto m = message::parse_view(buf_.data, bytes);
   if (!m) {
     skip(gor_record_skip::reason::malformed_meta, offset, len);
     return nullptr;
@@ -93,7 +117,7 @@ message_ptr gor_record_reader::take(std::size_t len, std::size_t skip_after) {
 
 message_ptr gor_record_reader::next() {
   for (;;) {
-    const char* data = buf_.data();
+    const char* data = buf_.data.get();
     if (discarding_) {
       scan_ = std::max(scan_, begin_);
       if (auto* hit = find_separator(data + scan_, end_ - scan_)) {

@@ -9,9 +9,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace coreplay {
 
@@ -72,10 +74,18 @@ class gor_record_reader {
   message_ptr take(std::size_t len, std::size_t skip_after);
   void skip(gor_record_skip::reason why, std::uint64_t offset, std::uint64_t size);
   void compact();
+  void move_to_block(std::size_t capacity);
 
   std::size_t max_;
   skip_handler on_skip_;
-  std::string buf_;
+  // Records are returned as views into the block they were read into (no copy per record); a
+  // block still referenced by messages is left to them and reading continues in another one.
+  struct block {
+    std::shared_ptr<char[]> data;
+    std::size_t size = 0;
+  };
+  block buf_;
+  std::vector<block> spare_;  // blocks handed out earlier, reused once their messages are gone
   std::size_t begin_ = 0;     // first byte of the current record
   std::size_t end_ = 0;       // end of valid data
   std::size_t scan_ = 0;      // where the separator search resumes

@@ -48,6 +48,9 @@ message::message(private_tag, std::string bytes)
 
 message::message(private_tag, char* const& storage, std::size_t size) noexcept : data_(storage), size_(size) {}
 
+message::message(private_tag, std::shared_ptr<const void> owner, std::string_view record) noexcept
+    : owner_(std::move(owner)), data_(record.data()), size_(record.size()) {}
+
 message::message(const message& other)
     : bytes_(other.record()),
       data_(bytes_.data()),
@@ -62,6 +65,7 @@ message::message(const message& other)
 message& message::operator=(const message& other) {
   if (this != &other) {
     bytes_.assign(other.record());
+    owner_.reset();
     data_ = bytes_.data();
     size_ = bytes_.size();
     meta_len_ = other.meta_len_;
@@ -102,6 +106,12 @@ bool message::index() {
 
 message_ptr message::parse(std::string record) {
   auto m = std::make_shared<message>(private_tag{}, std::move(record));
+  if (!m->index()) return nullptr;
+  return m;
+}
+
+message_ptr message::parse_view(std::shared_ptr<const void> owner, std::string_view record) {
+  auto m = std::make_shared<message>(private_tag{}, std::move(owner), record);
   if (!m->index()) return nullptr;
   return m;
 }

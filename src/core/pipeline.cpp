@@ -123,6 +123,13 @@ std::string describe(const std::exception_ptr& e) {
   }
 }
 
+// Counters of the pipeline and its ports are written only from the pipeline's executor (one
+// thread: the channels are not thread-safe either) and read by the stats printer: a relaxed
+// load and store, no locked read-modify-write per message.
+inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 std::uint32_t fnv1a32(std::string_view s) {
   std::uint32_t h = 2166136261u;
   for (unsigned char c : s) h = (h ^ c) * 16777619u;
@@ -376,21 +383,34 @@ struct pipeline::impl {
     if (!try_deliver(s, m, done)) co_await deliver_slow(s, m);
   }
 
-  asio::awaitable<void> dispatch(message_ptr m, bool from_feedback) {
+  // Routes m as far as it goes without suspending. True when it is done; false when a sink's
+  // channel was full: then m is the message to deliver (already filtered) and `pending` says
+  // where to continue (finish_dispatch).
+  struct pending_delivery {
+    sink_port* only = nullptr;  // split mode: the one sink
+    std::size_t next = 0;       // fan-out: the first sink not yet served
+  };
+
+  bool try_dispatch(message_ptr& m, bool from_feedback, pending_delivery& pending) {
     if (from_feedback && stage) {  // the middleware sees replayed responses too (gor)
-      co_await deliver(*stage_in, m);
-      co_return;
+      bool done;
+      if (try_deliver(*stage_in, m, done)) return true;
+      pending.only = stage_in.get();
+      return false;
     }
     m = process(std::move(m));
-    if (!m) co_return;
-    emitter_stats.messages.fetch_add(1, std::memory_order_relaxed);
-    emitter_stats.bytes.fetch_add(m->record().size(), std::memory_order_relaxed);
+    if (!m) return true;
+    bump(emitter_stats.messages);
+    bump(emitter_stats.bytes, m->record().size());
     if (!opts.split_output || from_feedback || sinks.size() < 2) {
-      for (auto& s : sinks) {
+      for (std::size_t i = 0; i < sinks.size(); ++i) {
         bool done;
-        if (!try_deliver(*s, m, done)) co_await deliver_slow(*s, m);
+        if (!try_deliver(*sinks[i], m, done)) {
+          pending.next = i;
+          return false;
+        }
       }
-      co_return;
+      return true;
     }
     std::uint32_t pick;
     if (m->is_request()) {
@@ -404,7 +424,24 @@ struct pipeline::impl {
     } else {
       pick = fnv1a32(opts.recognize_tcp_sessions ? m->id().substr(0, 16) : m->id()) % sinks.size();
     }
-    co_await deliver(*sinks[pick], m);
+    bool done;
+    if (try_deliver(*sinks[pick], m, done)) return true;
+    pending.only = sinks[pick].get();
+    return false;
+  }
+
+  asio::awaitable<void> finish_dispatch(message_ptr m, pending_delivery pending) {
+    if (pending.only) {
+      co_await deliver_slow(*pending.only, std::move(m));
+      co_return;
+    }
+    co_await deliver_slow(*sinks[pending.next], m);
+    for (std::size_t i = pending.next + 1; i < sinks.size(); ++i) co_await deliver(*sinks[i], m);
+  }
+
+  asio::awaitable<void> dispatch(message_ptr m, bool from_feedback) {
+    pending_delivery pending;
+    if (!try_dispatch(m, from_feedback, pending)) co_await finish_dispatch(std::move(m), pending);
   }
 
   asio::awaitable<void> end_stream(sink_port& s) {
@@ -414,13 +451,15 @@ struct pipeline::impl {
     if (is_cancel_code(ec) && aborting) throw boost::system::system_error(ec);
   }
 
+  static bool try_next(detail::lane& l, envelope& e) {
+    if (!l.ch.try_receive([&](error_code, envelope v) { e = std::move(v); })) return false;
+    if (e.msg) --l.depth;
+    return true;
+  }
+
   static asio::awaitable<envelope> next(detail::lane& l) {
-    envelope e;
-    if (!l.ch.try_receive([&](error_code, envelope v) { e = std::move(v); })) {
-      auto [ec, v] = co_await l.ch.async_receive(as_tuple_awaitable);
-      if (ec) throw boost::system::system_error(ec);
-      e = std::move(v);
-    }
+    auto [ec, e] = co_await l.ch.async_receive(as_tuple_awaitable);
+    if (ec) throw boost::system::system_error(ec);
     if (e.msg) --l.depth;
     co_return e;
   }
@@ -428,7 +467,8 @@ struct pipeline::impl {
   asio::awaitable<void> route_primary() {
     std::size_t live = sources.size();
     while (live > 0) {
-      envelope e = co_await next(primary);
+      envelope e;
+      if (!try_next(primary, e)) e = co_await next(primary);
       if (!e.msg) {
         --live;
         continue;
@@ -437,7 +477,8 @@ struct pipeline::impl {
         bool done;
         if (!try_deliver(*stage_in, e.msg, done)) co_await deliver_slow(*stage_in, std::move(e.msg));
       } else {
-        co_await dispatch(std::move(e.msg), false);
+        pending_delivery pending;
+        if (!try_dispatch(e.msg, false, pending)) co_await finish_dispatch(std::move(e.msg), pending);
       }
     }
     if (stage) {
@@ -451,10 +492,12 @@ struct pipeline::impl {
 
   asio::awaitable<void> route_post() {
     for (;;) {
-      envelope e = co_await next(post);
+      envelope e;
+      if (!try_next(post, e)) e = co_await next(post);
       if (!e.msg) break;
       last_stage_output = std::chrono::steady_clock::now();
-      co_await dispatch(std::move(e.msg), false);
+      pending_delivery pending;
+      if (!try_dispatch(e.msg, false, pending)) co_await finish_dispatch(std::move(e.msg), pending);
     }
     co_await end_sinks();
   }
@@ -567,37 +610,51 @@ struct pipeline::impl {
 // --- message_writer / message_reader / feedback_writer ------------------------------------
 
 asio::awaitable<void> message_writer::send(message_ptr m) {
+  if (offer(m)) co_return;
   auto& p = *port_;
-  if (!p.gate.admit()) {
-    p.stats.drops.fetch_add(1, std::memory_order_relaxed);
-    co_return;
-  }
-  p.stats.messages.fetch_add(1, std::memory_order_relaxed);
-  p.stats.bytes.fetch_add(m->record().size(), std::memory_order_relaxed);
   auto& lane = *p.target;
+  const auto size = m->record().size();
   ++lane.depth;
-  if (lane.ch.try_send(error_code{}, envelope{m, p.index})) co_return;
   auto [ec] = co_await lane.ch.async_send(error_code{}, envelope{std::move(m), p.index}, as_tuple_awaitable);
   if (ec) {
     --lane.depth;
     throw boost::system::system_error(ec);
   }
+  bump(p.stats.messages);
+  bump(p.stats.bytes, size);
+}
+
+bool message_writer::offer(message_ptr& m) {
+  auto& p = *port_;
+  if (!p.gate.admit()) {
+    bump(p.stats.drops);
+    m.reset();
+    return true;
+  }
+  const auto size = m->record().size();
+  auto& lane = *p.target;
+  if (!lane.ch.try_send(error_code{}, envelope{m, p.index})) return false;
+  m.reset();
+  ++lane.depth;
+  bump(p.stats.messages);
+  bump(p.stats.bytes, size);
+  return true;
 }
 
 bool message_writer::try_send(message_ptr m) {
   auto& p = *port_;
   if (!p.gate.admit()) {
-    p.stats.drops.fetch_add(1, std::memory_order_relaxed);
+    bump(p.stats.drops);
     return true;
   }
   auto size = m->record().size();
   if (!p.target->ch.try_send(error_code{}, envelope{std::move(m), p.index})) {
-    p.stats.drops.fetch_add(1, std::memory_order_relaxed);
+    bump(p.stats.drops);
     return false;
   }
   ++p.target->depth;
-  p.stats.messages.fetch_add(1, std::memory_order_relaxed);
-  p.stats.bytes.fetch_add(size, std::memory_order_relaxed);
+  bump(p.stats.messages);
+  bump(p.stats.bytes, size);
   return true;
 }
 
@@ -616,8 +673,8 @@ asio::awaitable<message_ptr> message_reader::receive() {
   }
   if (m) {
     --s.depth;
-    s.stats.messages.fetch_add(1, std::memory_order_relaxed);
-    s.stats.bytes.fetch_add(m->record().size(), std::memory_order_relaxed);
+    bump(s.stats.messages);
+    bump(s.stats.bytes, m->record().size());
   }
   co_return m;
 }
@@ -635,8 +692,8 @@ bool message_reader::try_receive(message_ptr& out) {
   }
   if (out) {
     --s.depth;
-    s.stats.messages.fetch_add(1, std::memory_order_relaxed);
-    s.stats.bytes.fetch_add(out->record().size(), std::memory_order_relaxed);
+    bump(s.stats.messages);
+    bump(s.stats.bytes, out->record().size());
   }
   return true;
 }

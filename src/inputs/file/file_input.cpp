@@ -139,7 +139,7 @@ asio::awaitable<void> file_input::run(message_writer out) {
         }
       }
       if ((pass_records & 255) == 0) update_read();
-      co_await out.send(std::move(m));
+      if (!out.offer(m)) co_await out.send(std::move(m));
     }
     update_read();
     total_read_before += merge.bytes_read();

@@ -6,39 +6,42 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <vector>
+#include <deque>
 
 namespace coreplay {
 
+// Kept as a sorted sequence: recordings are almost always in order, so a record usually goes
+// to the back and leaves from the front in O(1); a late one is inserted where it belongs
+// (after records with the same timestamp, which keeps file order among ties).
 class record_window {
  public:
   void push(message_ptr m) {
-    heap_.push_back(entry{m->timestamp_ns(), seq_++, std::move(m)});
-    std::push_heap(heap_.begin(), heap_.end(), later);
+    const auto ts = m->timestamp_ns();
+    if (sorted_.empty() || sorted_.back().ts <= ts) {
+      sorted_.push_back(entry{ts, std::move(m)});
+      return;
+    }
+    auto at = std::upper_bound(sorted_.begin(), sorted_.end(), ts,
+                               [](std::int64_t t, const entry& e) { return t < e.ts; });
+    sorted_.insert(at, entry{ts, std::move(m)});
   }
-  const message_ptr& top() const noexcept { return heap_.front().m; }
-  std::int64_t top_timestamp() const noexcept { return heap_.front().ts; }
+  const message_ptr& top() const noexcept { return sorted_.front().m; }
+  std::int64_t top_timestamp() const noexcept { return sorted_.front().ts; }
   message_ptr pop() {
-    std::pop_heap(heap_.begin(), heap_.end(), later);
-    message_ptr m = std::move(heap_.back().m);
-    heap_.pop_back();
+    message_ptr m = std::move(sorted_.front().m);
+    sorted_.pop_front();
     return m;
   }
-  std::size_t size() const noexcept { return heap_.size(); }
-  bool empty() const noexcept { return heap_.empty(); }
-  void clear() noexcept { heap_.clear(); }
+  std::size_t size() const noexcept { return sorted_.size(); }
+  bool empty() const noexcept { return sorted_.empty(); }
+  void clear() noexcept { sorted_.clear(); }
 
  private:
   struct entry {
     std::int64_t ts;
-    std::uint64_t seq;
     message_ptr m;
   };
-  static bool later(const entry& a, const entry& b) noexcept {
-    return a.ts != b.ts ? a.ts > b.ts : a.seq > b.seq;
-  }
-  std::vector<entry> heap_;
-  std::uint64_t seq_ = 0;
+  std::deque<entry> sorted_;
 };
 
 }  // namespace coreplay

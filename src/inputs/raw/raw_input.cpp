@@ -273,7 +273,8 @@ asio::awaitable<void> raw_input::run(message_writer out) {
                     " evictions=", c.evictions, " connections=", tracker.connections());
         }
       }
-      while (auto m = tracker.next()) co_await out.send(std::move(m));
+      while (auto m = tracker.next())
+        if (!out.offer(m)) co_await out.send(std::move(m));
       if (!more) break;
       if (file) co_await asio::post(ex, asio::use_awaitable);  // let the pipeline drain between batches
     }
@@ -289,13 +290,15 @@ asio::awaitable<void> raw_input::run(message_writer out) {
     for (int i = 0; i < 1000; ++i) {
       auto before = feed.frames;
       co_await engine->read(feed, std::chrono::nanoseconds(0));
-      while (auto m = tracker.next()) co_await out.send(std::move(m));
+      while (auto m = tracker.next())
+        if (!out.offer(m)) co_await out.send(std::move(m));
       if (feed.frames == before) break;
     }
     feed.last_ts = std::max(feed.last_ts, realtime_ns());
   }
   tracker.flush_all(feed.last_ts);
-  while (auto m = tracker.next()) co_await out.send(std::move(m));
+  while (auto m = tracker.next())
+        if (!out.offer(m)) co_await out.send(std::move(m));
   publish();
   log::at(1, "input-raw ", address_, ": done, ", tracker.counters().messages, " messages");
 }
