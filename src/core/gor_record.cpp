@@ -4,6 +4,10 @@
 #include <atomic>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace coreplay {
 
 namespace {
@@ -11,17 +15,31 @@ namespace {
 constexpr std::size_t sep_len = gor_separator.size();            // 14
 constexpr std::size_t line_len = gor_separator_line.size();      // 13
 
-// memchr for the separator's second byte (0xF0: rare in HTTP text, 1 in 256 in binary
-// bodies), then a check around it; measured faster than glibc's memmem on gor files.
+// The separator's 2nd and 13th bytes (0xF0, 0x89) tested together for 16 start positions at
+// a time (SSE2, part of x86-64): in text neither is common, in binary bodies the pair is a
+// 1-in-65536 event, so the search runs at memory speed without the restarts a memchr for one
+// byte needs every ~256 bytes of binary. Candidates are confirmed with a full compare.
 const char* find_separator(const char* p, std::size_t n) noexcept {
   if (n < sep_len) return nullptr;
-  const char* last = p + n - (sep_len - 1);  // the last place the 0xF0 byte can be
-  for (const char* q = p + 1; q <= last;) {
-    q = static_cast<const char*>(std::memchr(q, '\xF0', static_cast<std::size_t>(last - q) + 1));
-    if (!q) return nullptr;
-    if (q[-1] == '\n' && std::memcmp(q, gor_separator.data() + 1, sep_len - 1) == 0) return q - 1;
-    ++q;
+  const std::size_t last = n - sep_len;  // the last possible start
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i second = _mm_set1_epi8(static_cast<char>(0xF0));
+  const __m128i thirteenth = _mm_set1_epi8(static_cast<char>(0x89));
+  for (; i + 15 <= last; i += 16) {
+    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 1));
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 12));
+    auto mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, second), _mm_cmpeq_epi8(b, thirteenth))));
+    while (mask) {
+      const std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(mask));
+      if (std::memcmp(p + at, gor_separator.data(), sep_len) == 0) return p + at;
+      mask &= mask - 1;
+    }
   }
+#endif
+  for (; i <= last; ++i)
+    if (p[i] == '\n' && std::memcmp(p + i, gor_separator.data(), sep_len) == 0) return p + i;
   return nullptr;
 }
 
