@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Live capture on lo with each engine (libpcap, af_packet, raw_socket): every request and response
 # of a wrk run at full speed (2 threads, 20 keep-alive connections, 1 s: tens of thousands of
-# requests, at least 20000) and then of ab (20000 requests, 20 keep-alive connections) against
+# requests, at least 20000 required) and then of ab (20000 requests, 20 keep-alive connections) against
 # nginx is captured; nginx's access log says what was served. Prints the rate reached and the
 # loss. Needs root.
 . "$(dirname "$0")/../support/cli_lib.sh"
@@ -15,13 +15,17 @@ meta() { grep -ac "^$1 [0-9a-f]\{24\} [0-9]* " "$2" || true; }  # gor records of
 # Only an optimised build is held to zero loss at full speed.
 strict=yes
 case "$BIN" in */build/release/*) ;; *) strict=no ;; esac
+# wrk runs for a fixed time at full speed; 1 s makes 30-90 k requests here, but an unoptimised
+# coreplay takes CPU from nginx, so those builds get 2 s to reach 20000.
+wrk_secs=1
+[ "$strict" = yes ] || wrk_secs=2
 for engine in libpcap af_packet raw_socket; do
   : > "$WORK/ng/access.log"
   "$BIN" --input-raw "127.0.0.1:$NGINX_PORT" --input-raw-engine $engine --input-raw-track-response \
     --output-stdout --stats > "$WORK/$engine.gor" 2> "$WORK/$engine.err" &
   pid=$!
   sleep 0.8
-  wrk -t 2 -c 20 -d 1s "http://127.0.0.1:$NGINX_PORT/wrk?engine=$engine" > "$WORK/wrk.txt" 2>&1
+  wrk -t 2 -c 20 -d ${wrk_secs}s "http://127.0.0.1:$NGINX_PORT/wrk?engine=$engine" > "$WORK/wrk.txt" 2>&1
   ab -q -k -n 20000 -c 20 "http://127.0.0.1:$NGINX_PORT/ab?engine=$engine" > "$WORK/ab.txt" 2>&1
   sleep 1
   kill -INT $pid  # stops the capture; what the kernel already holds is still taken
@@ -41,7 +45,7 @@ for engine in libpcap af_packet raw_socket; do
     "nginx served $served, captured $req requests ($wrk_req wrk, $ab_req ab) and $resp responses;" \
     "lost $lost requests, $((served - resp)) responses; $stats"
   if [ "$wrk_served" -lt 20000 ]; then
-    fail "$engine: wrk made only $wrk_served requests in 1 s (${wrk_rate:-?} req/s): the test wants at least 20000"
+    fail "$engine: wrk made only $wrk_served requests in $wrk_secs s (${wrk_rate:-?} req/s): the test wants at least 20000"
   elif [ "$ab_served" -eq 20000 ] && [ "$req" -eq "$served" ] && [ "$resp" -eq "$served" ] &&
        [ "$wrk_req" -eq "$wrk_served" ] && [ "$ab_req" -eq "$ab_served" ]; then
     pass "$engine: all $served requests and responses captured (wrk $wrk_served at $wrk_rate req/s, ab $ab_served at $ab_rate req/s)"
