@@ -24,6 +24,9 @@ capture_start() {  # file interface port
   tcpdump_pid=$!
   pids+=("$tcpdump_pid")
   for _ in $(seq 50); do grep -q "listening on" "$work/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+  # "listening on" can come before the socket sees packets: the committed nginx capture lost its
+  # first request (POST /upload/0) that way.
+  sleep 0.3
 }
 capture_stop() {
   sleep 0.5
