@@ -1,5 +1,7 @@
 #include "capture/http_session_tracker.hpp"
 
+#include "core/log.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -283,6 +285,13 @@ void http_session_tracker::on_end(connection& c, int side, http_event& e) {
   const bool is_request = info.is_request;
   if (!info.complete) {
     ++counters_.incomplete;
+    if (log::verbosity.load(std::memory_order_relaxed) >= 2) {
+      const std::string_view b = e.data();
+      log::at(2, "input-raw: incomplete ", is_request ? "request" : "response", " (", b.size(), " bytes, ",
+              c.key.a_ip.to_string(), ":", c.key.a_port, " <-> ", c.key.b_ip.to_string(), ":", c.key.b_port,
+              "): ", b.substr(0, std::min(b.find('\r'), std::size_t{120})),
+              options_.allow_incomplete ? "" : "; dropped (--input-raw-allow-incomplete keeps it)");
+    }
     if (!options_.allow_incomplete) return;
   }
   const std::string_view bytes = e.data();

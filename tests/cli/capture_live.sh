@@ -60,7 +60,7 @@ done
 
 # Real clients, shapes gor loses: a 1 MB body, chunked upload, 100-continue, HEAD, IPv6.
 : > "$WORK/ng/access.log"
-"$BIN" --input-raw ":$NGINX_PORT" --input-raw-track-response --output-stdout --exit-after 4s > "$WORK/shapes.gor" 2> "$WORK/shapes.err" &
+"$BIN" --input-raw ":$NGINX_PORT" --input-raw-track-response --output-stdout --exit-after 4s --stats --verbose 2 > "$WORK/shapes.gor" 2> "$WORK/shapes.err" &
 pid=$!
 sleep 0.8
 head -c 1000000 /dev/urandom > "$WORK/body.bin"
@@ -71,7 +71,11 @@ curl -s -o /dev/null -I "http://127.0.0.1:$NGINX_PORT/head"
 curl -s -o /dev/null -g "http://[::1]:$NGINX_PORT/ipv6"
 wait $pid
 for path in /echo/big /echo/chunked /echo/continue /head /ipv6; do
-  if grep -qa "^[A-Z]* $path HTTP/1.1" "$WORK/shapes.gor"; then pass "captured $path"; else fail "missing $path"; fi
+  if grep -qa "^[A-Z]* $path HTTP/1.1" "$WORK/shapes.gor"; then pass "captured $path"; else
+    fail "missing $path: $(grep "input-raw" "$WORK/shapes.err" | tail -1 | sed 's/^ *//')"
+    grep -a "incomplete" "$WORK/shapes.err" | head -5
+    cp "$WORK/shapes.gor" "$WORK/shapes.err" /tmp/ 2>/dev/null || true
+  fi
 done
 # The 1 MB body arrives whole: the record holding it is at least 1 MB long.
 big=$(awk 'BEGIN{RS="\n\xF0\x9F\x90\xB5\xF0\x9F\x99\x88\xF0\x9F\x99\x89\n"} /POST \/echo\/big/ {print length($0)}' "$WORK/shapes.gor")
