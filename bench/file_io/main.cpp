@@ -174,7 +174,7 @@ class replay_source : public source {
   std::uint64_t total_;
 };
 
-void run_output_plugin(const std::string& path, std::uint64_t records, bool append) {
+void run_output_plugin(const std::string& path, std::uint64_t records, bool append, bool io_uring = false) {
   asio::io_context io;
   pipeline p(io.get_executor());
   std::vector<message_ptr> v;
@@ -184,6 +184,7 @@ void run_output_plugin(const std::string& path, std::uint64_t records, bool appe
   file_output_options o;
   o.path = path;
   o.append = append;
+  o.prefer_io_uring = io_uring;
   p.add_source("src", std::make_unique<replay_source>(v, records));
   p.add_sink("output-file", std::make_unique<file_output>(o));
   std::exception_ptr err;
@@ -215,7 +216,13 @@ int main(int argc, char** argv) {
       std::uint64_t n = (mb << 20) / 480;
       run_output_plugin(dir + "/out.gor", n, true);
       auto bytes = std::filesystem::file_size(dir + "/out.gor");
-      report("file_output plugin, plain", secs(clk::now() - t), bytes, n);
+      report("file_output plugin, plain, write(2)", secs(clk::now() - t), bytes, n);
+      std::filesystem::remove(dir + "/out.gor");
+      run_shell("sync");
+      t = clk::now();
+      run_output_plugin(dir + "/out.gor", n, true, true);
+      report("file_output plugin, plain, io_uring", secs(clk::now() - t), bytes, n);
+      run_shell("sync");
       report("dd if=/dev/zero bs=256k (reference for writing)",
              run_shell("dd if=/dev/zero of='" + dir + "/dd.out' bs=256k count=" + std::to_string(bytes / (256 * 1024) + 1) +
                        " status=none"),
@@ -304,7 +311,12 @@ int main(int argc, char** argv) {
     auto t = clk::now();
     run_output_plugin(dir + "/out.gor", n, true);
     auto bytes = std::filesystem::file_size(dir + "/out.gor");
-    report("file_output plugin, plain, append", secs(clk::now() - t), bytes, n);
+    report("file_output plugin, plain, write(2)", secs(clk::now() - t), bytes, n);
+    std::filesystem::remove(dir + "/out.gor");
+    run_shell("sync");
+    t = clk::now();
+    run_output_plugin(dir + "/out.gor", n, true, true);
+    report("file_output plugin, plain, io_uring", secs(clk::now() - t), bytes, n);
     run_shell("sync");
     report("cp FILE (reference for writing)", run_shell("cp '" + dir + "/out.gor' '" + dir + "/copy.gor'"), bytes);
     std::filesystem::remove(dir + "/copy.gor");

@@ -13,6 +13,9 @@ SEP=$'\n\xF0\x9F\x90\xB5\xF0\x9F\x99\x88\xF0\x9F\x99\x89\n'
 } > "$WORK/hand.gor"
 expect_exit 0 "replay a hand-built file" "$BIN" --input-file "$WORK/hand.gor" --output-stdout
 cmp -s "$WORK/out" "$WORK/hand.gor" && pass "replayed bytes identical" || fail "replayed bytes differ"
+# A full disk (write(2) path, the default, and io_uring alike): one line naming the file, exit 1.
+expect_exit 1 "disk full is an error" "$BIN" --input-file "$WORK/hand.gor" --output-file /dev/full --output-file-append &&
+  expect_in "$WORK/err" "cannot write '/dev/full': No space left on device" "disk full names the file"
 
 # Record from the dummy input, chunked by records.
 expect_exit 0 "record" "$BIN" --input-dummy --output-file "$WORK/rec.gor" --output-file-queue-limit 3 --exit-after 2.5s

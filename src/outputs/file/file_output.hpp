@@ -21,7 +21,9 @@ struct file_output_options {
   std::chrono::nanoseconds flush_interval{std::chrono::seconds{1}};  // 0 means 100 ms, as gor
   byte_size write_buffer_size{256u << 10};                 // written when this full, or at a flush
   std::int64_t gzip_level = 6;                             // for paths ending in .gz (1-9)
-  bool prefer_io_uring = true;
+  // write(2) by default: buffered io_uring writes to ext4 go through io_uring's worker threads
+  // and measured 4x slower here (bench/file_io, BENCHMARKS.md).
+  bool prefer_io_uring = false;
 };
 
 // Every message taken is on disk when run() returns, whether the stream ended or run() was
