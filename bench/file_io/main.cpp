@@ -201,6 +201,31 @@ void report(const char* what, double s, std::uint64_t bytes, std::uint64_t recor
 
 }  // namespace
 
+// `n` records through the output plugin, write(2) then io_uring, then dd writing as many bytes;
+// each case starts with no dirty pages of an earlier one, so none pays for another's writeback.
+// Leaves dir/out.gor (plain) behind and returns its size.
+std::uint64_t write_cases(const std::string& dir, std::uint64_t n) {
+  run_shell("sync");
+  auto t = clk::now();
+  run_output_plugin(dir + "/out.gor", n, true);
+  auto bytes = std::filesystem::file_size(dir + "/out.gor");
+  report("file_output plugin, plain, write(2)", secs(clk::now() - t), bytes, n);
+  std::filesystem::remove(dir + "/out.gor");
+  run_shell("sync");
+  t = clk::now();
+  run_output_plugin(dir + "/out.gor", n, true, true);
+  report("file_output plugin, plain, io_uring", secs(clk::now() - t), bytes, n);
+  run_shell("sync");
+  // dd writes the same number of bytes from /dev/zero in 256 KiB blocks, as the output does.
+  report("dd if=/dev/zero bs=256k (reference for writing)",
+         run_shell("dd if=/dev/zero of='" + dir + "/dd.out' bs=256k count=" + std::to_string(bytes / (256 * 1024) + 1) +
+                   " status=none"),
+         bytes);
+  std::filesystem::remove(dir + "/dd.out");
+  run_shell("sync");
+  return bytes;
+}
+
 int main(int argc, char** argv) {
   std::uint64_t mb = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1024;
   std::string dir = argc > 2 ? argv[2] : "/tmp";
@@ -212,23 +237,8 @@ int main(int argc, char** argv) {
   const bool input_only = argc > 3 && std::string(argv[3]) == "input-only";
   if (argc > 3 && std::string(argv[3]) == "output-only") {  // for profiling the writing path alone
     for (int i = 0; i < 3; ++i) {
-      auto t = clk::now();
-      std::uint64_t n = (mb << 20) / 480;
-      run_output_plugin(dir + "/out.gor", n, true);
-      auto bytes = std::filesystem::file_size(dir + "/out.gor");
-      report("file_output plugin, plain, write(2)", secs(clk::now() - t), bytes, n);
+      write_cases(dir, (mb << 20) / 480);
       std::filesystem::remove(dir + "/out.gor");
-      run_shell("sync");
-      t = clk::now();
-      run_output_plugin(dir + "/out.gor", n, true, true);
-      report("file_output plugin, plain, io_uring", secs(clk::now() - t), bytes, n);
-      run_shell("sync");
-      report("dd if=/dev/zero bs=256k (reference for writing)",
-             run_shell("dd if=/dev/zero of='" + dir + "/dd.out' bs=256k count=" + std::to_string(bytes / (256 * 1024) + 1) +
-                       " status=none"),
-             bytes);
-      std::filesystem::remove(dir + "/out.gor");
-      std::filesystem::remove(dir + "/dd.out");
     }
     std::filesystem::remove_all(dir);
     return 0;
@@ -306,29 +316,11 @@ int main(int argc, char** argv) {
   {
     std::printf("-- writing\n");
     std::uint64_t n = gen.records / 2;
-    // Each writer starts with no dirty pages of earlier cases, so none pays for another's writeback.
-    run_shell("sync");
-    auto t = clk::now();
-    run_output_plugin(dir + "/out.gor", n, true);
-    auto bytes = std::filesystem::file_size(dir + "/out.gor");
-    report("file_output plugin, plain, write(2)", secs(clk::now() - t), bytes, n);
-    std::filesystem::remove(dir + "/out.gor");
-    run_shell("sync");
-    t = clk::now();
-    run_output_plugin(dir + "/out.gor", n, true, true);
-    report("file_output plugin, plain, io_uring", secs(clk::now() - t), bytes, n);
-    run_shell("sync");
+    auto bytes = write_cases(dir, n);
     report("cp FILE (reference for writing)", run_shell("cp '" + dir + "/out.gor' '" + dir + "/copy.gor'"), bytes);
     std::filesystem::remove(dir + "/copy.gor");
     run_shell("sync");
-    // dd writes the same number of bytes from /dev/zero in 256 KiB blocks, as the output does.
-    report("dd if=/dev/zero bs=256k (reference for writing)",
-           run_shell("dd if=/dev/zero of='" + dir + "/dd.out' bs=256k count=" + std::to_string(bytes / (256 * 1024) + 1) +
-                     " status=none"),
-           bytes);
-    std::filesystem::remove(dir + "/dd.out");
-    run_shell("sync");
-    t = clk::now();
+    auto t = clk::now();
     run_output_plugin(dir + "/out.gor.gz", n / 4, true);
     report("file_output plugin, gzip level 6", secs(clk::now() - t), bytes / 4, n / 4);
   }
