@@ -363,10 +363,9 @@ struct pipeline::impl {
       s.stats.drops.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
-    if (s.ch.try_send(error_code{}, m)) {
-      ++s.depth;
-      return true;
-    }
+    ++s.depth;  // before the send: a sink waiting on its channel may run as part of it
+    if (s.ch.try_send(error_code{}, m)) return true;
+    --s.depth;
     done = false;
     return false;
   }
@@ -375,7 +374,7 @@ struct pipeline::impl {
     auto [ec] = co_await s.ch.async_send(error_code{}, std::move(m), as_tuple_awaitable);
     if (is_cancel_code(ec) && aborting) throw boost::system::system_error(ec);
     if (ec) s.stats.drops.fetch_add(1, std::memory_order_relaxed);  // the sink ended meanwhile
-    else ++s.depth;
+    else ++s.depth;  // (the sink may have taken it already: depth wraps for a moment, unsigned)
   }
 
   asio::awaitable<void> deliver(sink_port& s, const message_ptr& m) {
@@ -633,9 +632,13 @@ bool message_writer::offer(message_ptr& m) {
   }
   const auto size = m->record().size();
   auto& lane = *p.target;
-  if (!lane.ch.try_send(error_code{}, envelope{m, p.index})) return false;
-  m.reset();
+  // Counted before the send: a router waiting on the lane may run as part of it.
   ++lane.depth;
+  if (!lane.ch.try_send(error_code{}, envelope{m, p.index})) {
+    --lane.depth;
+    return false;
+  }
+  m.reset();
   bump(p.stats.messages);
   bump(p.stats.bytes, size);
   return true;
@@ -648,11 +651,12 @@ bool message_writer::try_send(message_ptr m) {
     return true;
   }
   auto size = m->record().size();
+  ++p.target->depth;
   if (!p.target->ch.try_send(error_code{}, envelope{std::move(m), p.index})) {
+    --p.target->depth;
     bump(p.stats.drops);
     return false;
   }
-  ++p.target->depth;
   bump(p.stats.messages);
   bump(p.stats.bytes, size);
   return true;

@@ -412,3 +412,47 @@ TEST_CASE("a stage that fails stops the pipeline with its name", "[unit][pipelin
   CHECK(error_text(r.error) == "middleware(./mw.sh): middleware exited with status 3");
   CHECK(st->ended);
 }
+
+namespace {
+// Pushes with offer() and falls back to send() when the pipeline is full, as the file and
+// capture inputs do; counts how often the pipeline was full.
+class offering_source : public source {
+ public:
+  offering_source(std::vector<message_ptr> v, std::size_t& full) : v_(std::move(v)), full_(full) {}
+  asio::awaitable<void> run(message_writer out) override {
+    for (auto m : v_) {
+      const message* before = m.get();
+      if (out.offer(m)) {
+        if (m) throw std::logic_error("offer kept a message it queued");
+        continue;
+      }
+      if (m.get() != before) throw std::logic_error("offer changed a message it did not queue");
+      ++full_;
+      co_await out.send(std::move(m));
+    }
+  }
+
+ private:
+  std::vector<message_ptr> v_;
+  std::size_t& full_;
+};
+}  // namespace
+
+TEST_CASE("offer queues without suspending and leaves the message when the pipeline is full", "[unit][pipeline]") {
+  asio::io_context io;
+  pipeline_options o;
+  o.queue_capacity = 4;
+  pipeline p(io.get_executor(), o);
+  auto slow = std::make_shared<collecting_sink::state>();
+  std::size_t full = 0;
+  auto& src_stats = p.add_source("src", std::make_unique<offering_source>(requests(40), full));
+  p.add_sink("slow", std::make_unique<collecting_sink>(slow, 1ms));
+  auto r = run_pipeline(io, p);
+  REQUIRE(r.finished);
+  CHECK(error_text(r.error) == "");
+  CHECK(full > 0);  // the full path was taken
+  REQUIRE(slow->got.size() == 40);
+  for (std::size_t i = 0; i < 40; ++i) CHECK(slow->got[i]->id() == "id" + std::to_string(i));
+  CHECK(src_stats.messages == 40);
+  CHECK(src_stats.drops == 0);
+}
