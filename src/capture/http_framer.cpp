@@ -304,13 +304,18 @@ void http_framer::scan(std::string_view data, const stream_position& pos) {
           fail();
         break;
       }
-      case state::chunk_data_end: {
+      case state::chunk_data_end:
+      case state::chunk_data_lf: {
+        // Its own state for the CR: the byte before it is chunk data and may be anything,
+        // a CR included (a binary body failed here once in 256 chunks).
         char c = data[i++];
         append(data.substr(i - 1, 1));
         if (c == '\n') {
           state_ = state::chunk_size;
           line_start_ = msg_size();
-        } else if (c != '\r' || msg()[msg_size() - 2] == '\r') {
+        } else if (c == '\r' && state_ == state::chunk_data_end) {
+          state_ = state::chunk_data_lf;
+        } else {
           fail();
         }
         break;

@@ -115,7 +115,8 @@ class http_framer {
     chunk_ext,
     chunk_size_lf,
     chunk_data,
-    chunk_data_end,
+    chunk_data_end,  // after a chunk's data: CRLF (or a bare LF)
+    chunk_data_lf,   // after that CR: LF
     trailer_line_start,
     trailer_line,
     trailer_end,

@@ -22,7 +22,9 @@ struct file_input_options {
   bool dry_run = false;                      // --input-file-dry-run: print gor's summary, emit nothing
   double speed_factor = 1.0;                 // "|200%" → 2.0; <= 0: as fast as possible
   byte_size max_record_size{default_max_record_bytes};  // --copy-buffer-size: larger records skipped
-  byte_size read_block_size{1u << 20};      // one read(2) or io_uring read
+  // One read(2) or io_uring read. Records are views into these blocks, so a message a slow
+  // output keeps pins its block: 256 KiB reads as fast as 1 MiB here and pins a quarter.
+  byte_size read_block_size{256u << 10};
   bool prefer_io_uring = true;
   std::ostream* dry_run_out = nullptr;       // where the dry-run summary goes; stdout when null
 };

@@ -26,7 +26,7 @@ namespace asio = boost::asio;
 struct gor_file_read_options {
   std::size_t read_depth = 100;                           // window per file, >= 1
   std::size_t max_record_bytes = default_max_record_bytes;
-  std::size_t block_bytes = std::size_t{1} << 20;         // one read(2) / io_uring read
+  std::size_t block_bytes = std::size_t{256} << 10;       // one read(2) / io_uring read (file_input.hpp)
   bool prefer_io_uring = true;
 };
 
