@@ -240,6 +240,8 @@ asio::awaitable<void> raw_input::run(message_writer out) {
   auto& gaps = st.counter("gaps");
   auto& retransmits = st.counter("retransmits");
   auto& connections = st.counter("connections");
+  auto& framing_errors = st.counter("framing_errors");
+  auto& skipped_bytes = st.counter("skipped_bytes");
   auto publish = [&] {
     auto& c = tracker.counters();
     packets.store(c.packets, std::memory_order_relaxed);
@@ -249,6 +251,8 @@ asio::awaitable<void> raw_input::run(message_writer out) {
     gaps.store(c.gaps, std::memory_order_relaxed);
     retransmits.store(c.retransmits, std::memory_order_relaxed);
     connections.store(tracker.connections(), std::memory_order_relaxed);
+    framing_errors.store(c.framing_errors, std::memory_order_relaxed);
+    skipped_bytes.store(c.skipped_bytes, std::memory_order_relaxed);
   };
 
   const bool file = engine->finite();
@@ -269,7 +273,7 @@ asio::awaitable<void> raw_input::run(message_writer out) {
           last_stats_log = std::chrono::steady_clock::now();
           auto& c = tracker.counters();
           log::info("input-raw ", address_, ": packets=", c.packets, " messages=", c.messages,
-                    " incomplete=", c.incomplete, " kernel_drops=", kernel_drops.load(), " gaps=", c.gaps,
+                    " incomplete=", c.incomplete, " framing_errors=", c.framing_errors, " kernel_drops=", kernel_drops.load(), " gaps=", c.gaps,
                     " evictions=", c.evictions, " connections=", tracker.connections());
         }
       }
