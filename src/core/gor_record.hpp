@@ -38,7 +38,8 @@ std::string_view to_string(gor_record_skip::reason r) noexcept;
 // a line that is exactly "🐵🙈🙉\n" ends the record (the '\n' before it is not part of the
 // record). Differences from gor, on purpose: a final record without its separator is kept
 // (a partial separator at its end is removed), and a record over `max_record_bytes` is
-// skipped without being buffered whole. Memory stays below max_record_bytes + one feed.
+// skipped without being buffered whole. The reader holds at most max_record_bytes + one feed;
+// blocks that returned messages still point into stay alive until those messages are released.
 class gor_record_reader {
  public:
   using skip_handler = std::function<void(const gor_record_skip&)>;
