@@ -645,21 +645,9 @@ bool message_writer::offer(message_ptr& m) {
 }
 
 bool message_writer::try_send(message_ptr m) {
-  auto& p = *port_;
-  if (!p.gate.admit()) {
-    bump(p.stats.drops);
-    return true;
-  }
-  auto size = m->record().size();
-  ++p.target->depth;
-  if (!p.target->ch.try_send(error_code{}, envelope{std::move(m), p.index})) {
-    --p.target->depth;
-    bump(p.stats.drops);
-    return false;
-  }
-  bump(p.stats.messages);
-  bump(p.stats.bytes, size);
-  return true;
+  if (offer(m)) return true;
+  bump(port_->stats.drops);
+  return false;
 }
 
 plugin_stats& message_writer::stats() const noexcept { return port_->stats; }

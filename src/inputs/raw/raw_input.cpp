@@ -208,6 +208,12 @@ raw_input::raw_input(std::string address, raw_input_options o) : address_(std::m
 
 namespace {
 
+// Hands over every message the tracker has finished, waiting only when the pipeline is full.
+asio::awaitable<void> send_finished(capture::http_session_tracker& tracker, message_writer& out) {
+  while (auto m = tracker.next())
+    if (!out.offer(m)) co_await out.send(std::move(m));
+}
+
 class tracker_feed final : public capture::frame_consumer {
  public:
   explicit tracker_feed(capture::http_session_tracker& t) : t_(t) {}
@@ -277,8 +283,7 @@ asio::awaitable<void> raw_input::run(message_writer out) {
                     " evictions=", c.evictions, " connections=", tracker.connections());
         }
       }
-      while (auto m = tracker.next())
-        if (!out.offer(m)) co_await out.send(std::move(m));
+      co_await send_finished(tracker, out);
       if (!more) break;
       if (file) co_await asio::post(ex, asio::use_awaitable);  // let the pipeline drain between batches
     }
@@ -294,15 +299,13 @@ asio::awaitable<void> raw_input::run(message_writer out) {
     for (int i = 0; i < 1000; ++i) {
       auto before = feed.frames;
       co_await engine->read(feed, std::chrono::nanoseconds(0));
-      while (auto m = tracker.next())
-        if (!out.offer(m)) co_await out.send(std::move(m));
+      co_await send_finished(tracker, out);
       if (feed.frames == before) break;
     }
     feed.last_ts = std::max(feed.last_ts, realtime_ns());
   }
   tracker.flush_all(feed.last_ts);
-  while (auto m = tracker.next())
-        if (!out.offer(m)) co_await out.send(std::move(m));
+  co_await send_finished(tracker, out);
   publish();
   log::at(1, "input-raw ", address_, ": done, ", tracker.counters().messages, " messages");
 }

@@ -370,6 +370,41 @@ TEST_CASE("framer lends whole messages from feed_borrowed and copies the rest", 
   }
 }
 
+namespace {
+
+struct segmented_run {
+  std::vector<std::string> complete;
+  std::size_t incomplete = 0;
+};
+
+// Feeds `all` in segments of next_size() bytes, each a temporary copy that dies after the call
+// as a capture buffer does, lent (feed_borrowed) or copied (feed), and collects what ends.
+template <typename NextSize>
+segmented_run feed_in_segments(http_framer& f, const std::string& all, bool borrowed, NextSize next_size) {
+  segmented_run r;
+  std::uint32_t seq = 1;
+  for (std::size_t off = 0; off < all.size();) {
+    const std::size_t n = std::min<std::size_t>(next_size(), all.size() - off);
+    std::string seg = all.substr(off, n);
+    if (borrowed)
+      f.feed_borrowed(seg, stream_position{0, seq, 1});
+    else
+      f.feed(seg, stream_position{0, seq, 1});
+    f.consume_events([&](http_event& e) {
+      if (e.what != http_event::kind::end) return;
+      if (e.info.complete)
+        r.complete.emplace_back(e.data());
+      else
+        ++r.incomplete;
+    });
+    off += n;
+    seq += static_cast<std::uint32_t>(n);
+  }
+  return r;
+}
+
+}  // namespace
+
 TEST_CASE("framer: large chunked uploads in random segments, borrowed and copied", "[unit][capture]") {
   // A curl-like chunked upload (~1 MB of binary in chunks near 64 KiB, then random sizes) cut
   // into random segments from 1 byte to a loopback-sized 65483, fed as the tracker feeds them.
@@ -394,36 +429,19 @@ TEST_CASE("framer: large chunked uploads in random segments, borrowed and copied
     const std::string all = req + get;
     for (int borrowed = 0; borrowed < 2; ++borrowed) {
       http_framer f(http_role::request);
-      std::vector<std::string> done;
-      std::size_t incomplete = 0;
-      std::uint32_t seq = 1;
-      for (std::size_t off = 0; off < all.size();) {
-        std::size_t n;
+      auto r = feed_in_segments(f, all, borrowed, [&]() -> std::size_t {
         switch (rng() % 4) {
-          case 0: n = 1 + rng() % 16; break;
-          case 1: n = 65483; break;
-          default: n = 1 + rng() % 65483; break;
+          case 0: return 1 + rng() % 16;
+          case 1: return 65483;  // a full loopback segment
+          default: return 1 + rng() % 65483;
         }
-        n = std::min(n, all.size() - off);
-        std::string seg = all.substr(off, n);  // dies after the call, as a capture buffer
-        if (borrowed)
-          f.feed_borrowed(seg, stream_position{0, seq, 1});
-        else
-          f.feed(seg, stream_position{0, seq, 1});
-        f.consume_events([&](http_event& e) {
-          if (e.what != http_event::kind::end) return;
-          if (e.info.complete) done.emplace_back(e.data());
-          else ++incomplete;
-        });
-        off += n;
-        seq += static_cast<std::uint32_t>(n);
-      }
+      });
       INFO("round " << round << (borrowed ? " borrowed" : " copied"));
-      CHECK(incomplete == 0);
+      CHECK(r.incomplete == 0);
       CHECK(f.framing_errors() == 0);
-      REQUIRE(done.size() == 2);
-      CHECK(done[0] == req);
-      CHECK(done[1] == get);
+      REQUIRE(r.complete.size() == 2);
+      CHECK(r.complete[0] == req);
+      CHECK(r.complete[1] == get);
     }
   }
 }
@@ -501,30 +519,14 @@ TEST_CASE("framer: pipelined random requests and responses in random segments", 
       http_framer f(side == 0 ? http_role::request : http_role::response);
       if (side == 1)
         for (auto& r : reqs) f.expect_response_to(r.rfind("HEAD", 0) == 0 ? request_kind::head : request_kind::normal);
-      std::vector<std::string> done;
-      std::size_t incomplete = 0;
-      std::uint32_t seq = 1;
       const bool borrowed = rng() & 1;
-      for (std::size_t off = 0; off < all.size();) {
-        std::size_t n = (rng() % 3 == 0) ? 1 + rng() % 4 : 1 + rng() % 4000;
-        n = std::min(n, all.size() - off);
-        std::string seg = all.substr(off, n);
-        if (borrowed)
-          f.feed_borrowed(seg, stream_position{0, seq, 1});
-        else
-          f.feed(seg, stream_position{0, seq, 1});
-        f.consume_events([&](http_event& e) {
-          if (e.what != http_event::kind::end) return;
-          if (e.info.complete) done.emplace_back(e.data());
-          else ++incomplete;
-        });
-        off += n;
-        seq += static_cast<std::uint32_t>(n);
-      }
+      auto r = feed_in_segments(f, all, borrowed, [&]() -> std::size_t {
+        return (rng() % 3 == 0) ? 1 + rng() % 4 : 1 + rng() % 4000;
+      });
       INFO("round " << round << (side == 0 ? " requests" : " responses"));
-      CHECK(incomplete == 0);
+      CHECK(r.incomplete == 0);
       CHECK(f.framing_errors() == 0);
-      CHECK(done == msgs);
+      CHECK(r.complete == msgs);
     }
   }
 }
