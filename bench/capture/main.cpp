@@ -3,6 +3,9 @@
 // -> reassembly -> framing -> messages -> null sink), in the same run.
 //   bench_capture generate FILE [packets]     write the pcap (default 1.2 M packets)
 //   bench_capture FILE                        time both readers on it
+#include "capture/capture_file.hpp"
+#include "capture/http_session_tracker.hpp"
+#include "capture/packet_decoder.hpp"
 #include "inputs/raw/raw_input.hpp"
 #include "outputs/stdout/stdout_output.hpp"
 
@@ -15,6 +18,7 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <sys/resource.h>
@@ -97,6 +101,40 @@ result bare_libpcap(const char* path) {
   return {std::chrono::duration<double>(clock_type::now() - t0).count(), n, bytes, cpu_seconds() - c0};
 }
 
+// Where the time goes: the same file read by coreplay's reader alone, then decoded, then
+// tracked into messages without a pipeline.
+template <class PerFrame>
+result stage(const char* path, PerFrame per_frame) {
+  auto t0 = clock_type::now();
+  double c0 = cpu_seconds();
+  capture::capture_file f(path);
+  std::uint64_t n = 0, extra = 0;
+  while (f.read([&](const capture::file_frame& fr) { ++n; extra += per_frame(f.link(), fr); }, 8192)) {
+  }
+  return {std::chrono::duration<double>(clock_type::now() - t0).count(), n, extra, cpu_seconds() - c0};
+}
+
+void stages(const char* path) {
+  auto show = [](const char* what, const result& r) {
+    std::printf("  %-38s %6.2f M packets/s (%.0f ns/packet)\n", what, r.packets / r.secs / 1e6, r.secs * 1e9 / r.packets);
+  };
+  show("read (memory-mapped)", stage(path, [](capture::link_type, const capture::file_frame& f) { return f.bytes.size(); }));
+  show("read + decode", stage(path, [](capture::link_type l, const capture::file_frame& f) {
+         capture::tcp_segment s;
+         return capture::decode_packet(l, f.bytes, f.wire_length, f.timestamp_ns, s) == capture::decode_error::none ? 1u : 0u;
+       }));
+  capture::capture_options o;
+  o.ports = {80};
+  o.track_response = true;
+  capture::http_session_tracker t(o);
+  show("read + decode + track (messages built)", stage(path, [&](capture::link_type l, const capture::file_frame& f) {
+         t.feed_packet(l, f.bytes, f.wire_length, f.timestamp_ns);
+         unsigned k = 0;
+         while (t.next()) ++k;
+         return k;
+       }));
+}
+
 result coreplay_pipeline(const char* path) {
   asio::io_context io(1);
   pipeline p(io.get_executor());
@@ -119,12 +157,20 @@ int main(int argc, char** argv) {
   if (argc >= 3 && std::string(argv[1]) == "generate")
     return generate(argv[2], argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1'200'000);
   if (argc != 2) { std::fprintf(stderr, "usage: bench_capture generate FILE [packets] | bench_capture FILE\n"); return 2; }
+  if (const char* st = std::getenv("BENCH_CAPTURE_STAGES"); st && std::string(st) == "only") {
+    for (int i = 0; i < 3; ++i) stages(argv[1]);
+    return 0;
+  }
   auto bare = bare_libpcap(argv[1]);
   auto ours = coreplay_pipeline(argv[1]);
   bare = bare_libpcap(argv[1]);  // again, with a warm page cache for both
   ours = coreplay_pipeline(argv[1]);
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
+  if (std::getenv("BENCH_CAPTURE_STAGES")) {
+    std::printf("stages (BENCH_CAPTURE_STAGES=1):\n");
+    stages(argv[1]);
+  }
   std::printf("bare libpcap loop:  %.2f M packets/s (%llu packets, %.3f s)\n", bare.packets / bare.secs / 1e6,
               (unsigned long long)bare.packets, bare.secs);
   std::printf("coreplay pipeline:  %.2f M packets/s (%llu packets -> %llu messages, %.3f s) = %.2fx bare\n",

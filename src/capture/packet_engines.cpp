@@ -1,5 +1,7 @@
 #include "capture/packet_engine.hpp"
 
+#include "capture/capture_file.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -187,44 +189,23 @@ class pcap_live_engine final : public pcap_engine_base {
   engine_counters counters_;
 };
 
-class pcap_file_engine final : public pcap_engine_base {
+class pcap_file_engine final : public packet_engine {
  public:
-  explicit pcap_file_engine(const engine_config& cfg) : cfg_(cfg) {
-    char errbuf[PCAP_ERRBUF_SIZE] = {};
-    // Our own FILE with a 1 MiB buffer: libpcap reads each record with fread, and the default
-    // 4 KiB stdio buffer costs a read() every few dozen packets. pcap_close closes it.
-    FILE* f = std::fopen(cfg.device.c_str(), "rb");
-    if (!f) fail_errno(cfg.device);
-    std::setvbuf(f, nullptr, _IOFBF, std::size_t{1} << 20);
-    h_.reset(pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf));
-    if (!h_) {
-      std::fclose(f);
-      fail(cfg.device + ": " + errbuf);
-    }
-    link_ = checked_link(h_.get(), cfg.device);
-    set_filter(h_.get(), cfg.bpf_filter, cfg.device);
-  }
+  explicit pcap_file_engine(const engine_config& cfg) : file_(cfg.device, cfg.bpf_filter), cfg_(cfg) {}
 
   asio::awaitable<bool> read(frame_consumer& c, std::chrono::nanoseconds) override {
-    pcap_pkthdr* hdr = nullptr;
-    const u_char* data = nullptr;
-    for (int i = 0; i < frames_per_read; ++i) {
-      int rc = pcap_next_ex(h_.get(), &hdr, &data);
-      if (rc == PCAP_ERROR_BREAK) co_return false;
-      if (rc == PCAP_ERROR) fail(cfg_.device + ": " + pcap_geterr(h_.get()));
-      if (rc != 1) continue;
-      c.on_frame(frame{link_, std::span<const std::uint8_t>(data, hdr->caplen), hdr->len,
-                       std::int64_t(hdr->ts.tv_sec) * 1'000'000'000 + std::int64_t(hdr->ts.tv_usec)});
-    }
-    co_return true;
+    const link_type link = file_.link();
+    co_return file_.read([&](const file_frame& f) { c.on_frame(frame{link, f.bytes, f.wire_length, f.timestamp_ns}); },
+                         frames_per_read);
   }
   bool finite() const override { return true; }
-  std::string describe() const override { return "pcap file " + cfg_.device; }
+  std::string describe() const override {
+    return "pcap file " + cfg_.device + (file_.memory_mapped() ? " (memory-mapped)" : "");
+  }
 
  private:
-  pcap_handle h_;
+  capture_file file_;
   engine_config cfg_;
-  link_type link_{};
 };
 
 // --- AF_PACKET -------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Reads a pcap or pcapng file through the capture core (the pcap_file engine, and tests).
 #pragma once
 
+#include "capture/capture_file.hpp"
 #include "capture/capture_options.hpp"
 #include "capture/http_session_tracker.hpp"
 
@@ -9,8 +10,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-
-struct pcap;
 
 namespace coreplay::capture {
 
@@ -32,12 +31,10 @@ class pcap_file_reader {
   message_ptr next();
 
   const capture_counters& counters() const noexcept { return tracker_.counters(); }
-  link_type link() const noexcept { return link_; }
+  link_type link() const noexcept { return file_.link(); }
 
  private:
-  std::string path_;
-  pcap* handle_ = nullptr;
-  link_type link_ = link_type::ethernet;
+  capture_file file_;
   http_session_tracker tracker_;
   std::int64_t last_tick_ = 0;
   std::int64_t last_ts_ = 0;

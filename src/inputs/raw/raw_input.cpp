@@ -179,7 +179,12 @@ raw_input::raw_input(std::string address, raw_input_options o) : address_(std::m
     if (ignored == where_.device)
       throw std::invalid_argument("--input-raw '" + address_ + "': interface " + ignored + " is in --input-raw-ignore-interface");
   engine_.device = where_.device;
-  engine_.bpf_filter = engine_.engine == "vxlan" ? "" : make_bpf_filter(where_, options_);
+  // A file's packets are filtered by the tracker's own port rule (the automatic filter says no
+  // more than that): running libpcap's BPF interpreter over every packet of a file as well
+  // cost a tenth of the reading time. Live engines filter in the kernel, where it is cheap.
+  const bool tracker_filters = where_.file && options_.bpf_filter.empty() && where_.host.empty() &&
+                               !options_.vlan && options_.vlan_vid.empty();
+  engine_.bpf_filter = engine_.engine == "vxlan" || tracker_filters ? "" : make_bpf_filter(where_, options_);
   // Whole packets by default: GRO/TSO super-segments are far larger than the MTU (gor #885).
   engine_.snaplen = options_.snaplen.bytes ? static_cast<std::uint32_t>(std::min<std::uint64_t>(options_.snaplen.bytes, 262144)) : 262144;
   engine_.promisc = options_.promisc;

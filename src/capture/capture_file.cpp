@@ -1,0 +1,173 @@
+#include "capture/capture_file.hpp"
+
+#include <pcap/pcap.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <stdexcept>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace coreplay::capture {
+
+namespace {
+
+constexpr std::uint32_t magic_usec = 0xa1b2c3d4;
+constexpr std::uint32_t magic_nsec = 0xa1b23c4d;
+constexpr std::size_t file_header_size = 24;
+constexpr std::size_t record_header_size = 16;
+// Pages behind the read position are given back in steps of this size.
+constexpr std::size_t release_step = std::size_t{8} << 20;
+
+std::uint32_t load32(const std::uint8_t* p, bool swapped) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return swapped ? __builtin_bswap32(v) : v;
+}
+
+}  // namespace
+
+capture_file::capture_file(const std::string& path, const std::string& bpf_filter) : path_(path) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  // libpcap checks the header and maps the file's LINKTYPE to its DLT in every case. Our own
+  // FILE with a 1 MiB buffer: libpcap reads each record with fread, and the default 4 KiB
+  // stdio buffer costs a read() every few dozen packets. pcap_close closes it.
+  FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+  if (!f) throw std::runtime_error(path + ": " + std::strerror(errno));
+  std::setvbuf(f, nullptr, _IOFBF, std::size_t{1} << 20);
+  handle_ = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  if (!handle_) {
+    if (f != stdin) std::fclose(f);
+    throw std::runtime_error(path + ": " + errbuf);
+  }
+  auto fail = [&](const std::string& why) {
+    pcap_close(handle_);
+    handle_ = nullptr;
+    throw std::runtime_error(path + ": " + why);
+  };
+  const int dlt = pcap_datalink(handle_);
+  link_ = static_cast<link_type>(dlt);
+  if (!is_supported(link_)) {
+    const char* name = pcap_datalink_val_to_name(dlt);
+    fail("unsupported link type " + std::to_string(dlt) + " (" + (name ? name : "?") + ")");
+  }
+  if (!bpf_filter.empty()) {
+    filter_ = std::make_unique<bpf_program>();
+    if (pcap_compile(handle_, filter_.get(), bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      filter_.reset();
+      fail("bad BPF filter '" + bpf_filter + "': " + pcap_geterr(handle_));
+    }
+  }
+  const std::uint32_t snaplen = static_cast<std::uint32_t>(std::max(pcap_snapshot(handle_), 0));
+  max_caplen_ = std::min<std::uint32_t>(std::max<std::uint32_t>(snaplen, 262144), 64u << 20);
+
+  // A classic pcap in a regular file: map it.
+  if (path == "-") return;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0) return;
+  std::uint8_t head[4] = {};
+  bool classic = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= static_cast<off_t>(file_header_size) &&
+                 ::pread(fd, head, 4, 0) == 4;
+  if (classic) {
+    std::uint32_t magic;
+    std::memcpy(&magic, head, 4);
+    if (magic == magic_usec || magic == magic_nsec) {
+      swapped_ = false;
+    } else if (__builtin_bswap32(magic) == magic_usec || __builtin_bswap32(magic) == magic_nsec) {
+      swapped_ = true;
+    } else {
+      classic = false;  // pcapng or a variant libpcap knows: its reader stays
+    }
+    if (classic) fraction_ns_ = (swapped_ ? __builtin_bswap32(magic) : magic) == magic_nsec ? 1 : 1000;
+  }
+  if (classic) {
+    void* p = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+      ::madvise(p, static_cast<std::size_t>(st.st_size), MADV_SEQUENTIAL);
+      map_ = static_cast<const std::uint8_t*>(p);
+      map_size_ = static_cast<std::size_t>(st.st_size);
+      pos_ = file_header_size;
+    }
+  }
+  ::close(fd);
+  if (map_) {
+    pcap_close(handle_);  // the filter, once compiled, needs no handle
+    handle_ = nullptr;
+  } else if (filter_) {
+    pcap_setfilter(handle_, filter_.get());
+  }
+}
+
+capture_file::~capture_file() {
+  if (map_) ::munmap(const_cast<std::uint8_t*>(map_), map_size_);
+  if (filter_) pcap_freecode(filter_.get());
+  if (handle_) pcap_close(handle_);
+}
+
+void capture_file::corrupt(const std::string& why) const {
+  throw std::runtime_error(path_ + ": " + why + " at byte " + std::to_string(pos_));
+}
+
+int capture_file::next(file_frame& out) { return map_ ? next_mapped(out) : next_libpcap(out); }
+
+int capture_file::next_libpcap(file_frame& out) {
+  pcap_pkthdr* hdr = nullptr;
+  const u_char* data = nullptr;
+  int rc = pcap_next_ex(handle_, &hdr, &data);
+  if (rc == PCAP_ERROR_BREAK) return -1;
+  if (rc == PCAP_ERROR) throw std::runtime_error(path_ + ": " + pcap_geterr(handle_));
+  if (rc != 1) return 0;
+  out.bytes = std::span<const std::uint8_t>(data, hdr->caplen);
+  out.wire_length = hdr->len;
+  out.timestamp_ns = std::int64_t(hdr->ts.tv_sec) * 1'000'000'000 + std::int64_t(hdr->ts.tv_usec);
+  return 1;
+}
+
+int capture_file::next_mapped(file_frame& out) {
+  if (pos_ - released_ >= release_step) release_consumed();
+  const std::size_t left = map_size_ - pos_;
+  if (left == 0) return -1;
+  if (left < record_header_size)
+    corrupt("truncated dump file: " + std::to_string(left) + " bytes of a " + std::to_string(record_header_size) +
+            "-byte record header");
+  const std::uint8_t* h = map_ + pos_;
+  const std::uint32_t sec = load32(h, swapped_);
+  const std::uint32_t frac = load32(h + 4, swapped_);
+  const std::uint32_t caplen = load32(h + 8, swapped_);
+  const std::uint32_t len = load32(h + 12, swapped_);
+  if (caplen > max_caplen_)
+    corrupt("invalid packet capture length " + std::to_string(caplen) + ", bigger than the maximum of " +
+            std::to_string(max_caplen_));
+  if (left - record_header_size < caplen)
+    corrupt("truncated dump file: a " + std::to_string(caplen) + "-byte packet with only " +
+            std::to_string(left - record_header_size) + " bytes left");
+  const std::uint8_t* data = h + record_header_size;
+  pos_ += record_header_size + caplen;
+  if (filter_) {
+    pcap_pkthdr ph{};
+    ph.caplen = caplen;
+    ph.len = len;
+    if (pcap_offline_filter(filter_.get(), &ph, data) == 0) return 0;
+  }
+  out.bytes = std::span<const std::uint8_t>(data, caplen);
+  out.wire_length = len;
+  out.timestamp_ns = std::int64_t(sec) * 1'000'000'000 + std::int64_t(frac) * fraction_ns_;
+  return 1;
+}
+
+void capture_file::release_consumed() {
+  // Everything before pos_ has been handed over and used: those pages leave this process's
+  // resident set (they stay in the page cache), so reading a large file keeps RSS flat.
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t upto = pos_ / page * page;
+  if (upto > released_) {
+    ::madvise(const_cast<std::uint8_t*>(map_) + released_, upto - released_, MADV_DONTNEED);
+    released_ = upto;
+  }
+}
+
+}  // namespace coreplay::capture
