@@ -1,6 +1,10 @@
 #include "capture/http_framer.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
+
+#include <emmintrin.h>
 
 namespace coreplay::capture {
 
@@ -10,16 +14,16 @@ constexpr std::size_t max_start_line = 64 * 1024;
 constexpr std::size_t max_header_bytes = 1024 * 1024;
 constexpr std::size_t max_method = 32;
 
-bool is_tchar(unsigned char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+// RFC 9110 token characters, as a table: every request line's method goes through it.
+constexpr auto tchar_table = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c)
+    t[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) t[c] = true;
+  return t;
+}();
+
+bool is_tchar(unsigned char c) noexcept { return tchar_table[c]; }
 
 // Request targets: visible ASCII and any non-ASCII byte (seen in the wild), no controls or spaces.
 bool is_target_char(unsigned char c) noexcept { return c > 0x20 && c != 0x7f; }
@@ -173,7 +177,7 @@ void http_framer::scan(std::string_view data, const stream_position& pos) {
           info_.index = index_++;
           info_.is_request = role_ == http_role::request;
           state_ = state::binary;
-          events_.push_back(http_event{http_event::kind::start, info_, {}, {}});
+          emit_start();
           break;
         }
         if (!at_line_start_) {
@@ -191,6 +195,7 @@ void http_framer::scan(std::string_view data, const stream_position& pos) {
           break;
         }
         begin(pos, i);
+        if (!borrowing_ && msg_.empty() && whole_header(data, i)) break;
         state_ = state::start_line;
         break;
       }
@@ -216,7 +221,7 @@ void http_framer::scan(std::string_view data, const stream_position& pos) {
           }
           break;
         }
-        if (!accept_start_line()) {
+        if (!accept_start_line(strip_eol(msg()))) {
           reject_start_line(true);
           if (may_rescan) {
             may_rescan = false;
@@ -358,8 +363,59 @@ void http_framer::scan(std::string_view data, const stream_position& pos) {
   data_ = {};
 }
 
-bool http_framer::accept_start_line() {
-  std::string_view line = strip_eol(msg());
+bool http_framer::whole_header(std::string_view data, std::size_t& i) {
+  // The usual case, a start line and all its headers inside this feed: one pass over the bytes
+  // finds the line ends 16 at a time, then the same checks as the line-by-line states run on
+  // each line. Anything else (a header split across segments, a line that is no start line,
+  // oversized headers) falls back to those states from the same position, which redo this
+  // work from begin(): nothing here changes state until the headers are known complete.
+  const char* const base = data.data() + i;
+  const std::size_t n = std::min(data.size() - i, max_header_bytes);
+  std::size_t line = 0;  // start of the current line
+  bool first = true;
+  std::string_view start;
+  auto on_line = [&](std::size_t nl) {  // false: the headers end here
+    std::string_view l = strip_eol(std::string_view(base + line, nl + 1 - line));
+    line = nl + 1;
+    if (first) {
+      first = false;
+      start = l;
+      return true;
+    }
+    if (l.empty()) return false;
+    header_line(l);
+    return true;
+  };
+  std::size_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + k));
+    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+    while (mask) {
+      std::size_t nl = k + static_cast<std::size_t>(__builtin_ctz(mask));
+      mask &= mask - 1;
+      if (first && nl > max_start_line) return false;
+      if (!on_line(nl)) return accept_whole_header(start, line, i);
+    }
+  }
+  for (; k < n; ++k)
+    if (base[k] == '\n') {
+      if (first && k > max_start_line) return false;
+      if (!on_line(k)) return accept_whole_header(start, line, i);
+    }
+  return false;
+}
+
+bool http_framer::accept_whole_header(std::string_view start_line, std::size_t length, std::size_t& i) {
+  if (!accept_start_line(start_line)) return false;
+  borrowing_ = true;
+  borrow_off_ = i;
+  borrow_len_ = length;
+  i += length;
+  end_headers();
+  return true;
+}
+
+bool http_framer::accept_start_line(std::string_view line) {
   bool request = role_ != http_role::response && request_line_ok(line, false);
   bool response = !request && role_ != http_role::request && status_line_ok(line, false);
   if (!request && !response) return false;
@@ -373,7 +429,7 @@ bool http_framer::accept_start_line() {
   } else {
     info_.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   }
-  events_.push_back(http_event{http_event::kind::start, info_, {}, {}});
+  emit_start();
   state_ = state::headers;
   line_start_ = msg_size();
   return true;
@@ -494,9 +550,27 @@ void http_framer::end_chunk_size_line() {
   }
 }
 
+void http_framer::emit_start() {
+  if (listener_)
+    listener_->on_start(info_);
+  else
+    events_.push_back(http_event{http_event::kind::start, info_, {}, {}});
+}
+
 void http_framer::finish(bool complete) {
   info_.complete = complete && !info_.damaged;
   if (!complete) info_.damaged = true;
+  if (listener_) {
+    // The bytes are read during the call, wherever they are: no event, no copy.
+    const bool owned = !borrowing_;
+    borrowing_ = false;
+    state_ = state::seek;
+    synced_ = complete;
+    at_line_start_ = true;
+    listener_->on_end(info_, owned ? std::string_view(msg_) : data_.substr(borrow_off_, borrow_len_));
+    if (owned) msg_ = std::string();
+    return;
+  }
   http_event e{http_event::kind::end, info_, {}, {}};
   if (!borrowing_) {
     e.bytes = std::move(msg_);

@@ -56,6 +56,17 @@ struct http_event {
   std::string_view data() const noexcept { return bytes.empty() ? borrowed : std::string_view(bytes); }
 };
 
+// Receives a framer's events as they happen (instead of queueing them for next()). The info
+// and bytes are valid during the call only; the listener must not feed the framer that calls.
+class http_event_listener {
+ public:
+  virtual void on_start(const http_message_info& info) = 0;
+  virtual void on_end(const http_message_info& info, std::string_view bytes) = 0;
+
+ protected:
+  ~http_event_listener() = default;
+};
+
 // Sans-I/O: feed() bytes in stream order, gap() where bytes are missing, close() at FIN/RST,
 // flush() on expiry; read events with next(). Start lines and header terminators may be split
 // anywhere. A stream that starts mid-message (no SYN seen, or after a gap) is skipped up to the
@@ -80,6 +91,9 @@ class http_framer {
   void flush();
   // Drops the message in progress without an event (eviction).
   void drop_message();
+
+  // Events go to `l` from now on (nullptr: queued for next()/consume_events()).
+  void set_listener(http_event_listener* l) noexcept { listener_ = l; }
 
   std::optional<http_event> next();
   // Calls f(http_event&) for every pending event in order, without moving them out; f must
@@ -133,12 +147,15 @@ class http_framer {
   }
   std::size_t msg_size() const noexcept { return borrowing_ ? borrow_len_ : msg_.size(); }
   void begin(const stream_position& pos, std::size_t offset);
-  bool accept_start_line();
+  bool whole_header(std::string_view data, std::size_t& i);
+  bool accept_whole_header(std::string_view start_line, std::size_t length, std::size_t& i);
+  bool accept_start_line(std::string_view line);
   void reject_start_line(bool at_line_end);
   void header_line(std::string_view line);
   void end_headers();
   void end_chunk_size_line();
   void reserve_body();
+  void emit_start();
   void finish(bool complete);
   void fail();
   void tunnel();
@@ -147,6 +164,7 @@ class http_framer {
 
   http_role role_;
   capture_protocol protocol_;
+  http_event_listener* listener_ = nullptr;
   state state_ = state::seek;
   bool at_line_start_ = true;  // in seek: the next byte starts a line
   bool synced_ = false;        // the next byte must start a message

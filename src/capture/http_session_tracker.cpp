@@ -153,9 +153,14 @@ void http_session_tracker::track(const tcp_segment& s) {
     found = &table_.try_emplace(key).first->second;
     connection& c = *found;
     c.key = key;
-    for (auto& d : c.dir) {
+    for (int i = 0; i < 2; ++i) {
+      direction& d = c.dir[i];
       d.reassembler = tcp_reassembler(options_.max_connection_bytes);
       d.framer = http_framer(http_role::unknown, options_.protocol);
+      d.tracker = this;
+      d.conn = &c;  // table nodes do not move
+      d.side = i;
+      d.framer.set_listener(&d);
     }
     c.lru = active_.insert(active_.end(), &c);
     if (!all_ports_)
@@ -238,12 +243,6 @@ void http_session_tracker::pump(connection& c, int side) {
 
 void http_session_tracker::drain(connection& c, int side) {
   direction& d = c.dir[side];
-  d.framer.consume_events([&](http_event& e) {
-    if (e.what == http_event::kind::start)
-      on_start(c, side, e.info);
-    else
-      on_end(c, side, e);
-  });
   counters_.skipped_bytes += d.framer.skipped_bytes() - d.counted_skipped;
   d.counted_skipped = d.framer.skipped_bytes();
   counters_.framing_errors += d.framer.framing_errors() - d.counted_errors;
@@ -280,13 +279,12 @@ void http_session_tracker::on_start(connection& c, int side, const http_message_
   }
 }
 
-void http_session_tracker::on_end(connection& c, int side, http_event& e) {
-  const http_message_info& info = e.info;
+void http_session_tracker::on_end(connection& c, int side, const http_message_info& info, std::string_view bytes) {
   const bool is_request = info.is_request;
   if (!info.complete) {
     ++counters_.incomplete;
     if (log::verbosity.load(std::memory_order_relaxed) >= 2) {
-      const std::string_view b = e.data();
+      const std::string_view b = bytes;
       log::at(2, "input-raw: incomplete ", is_request ? "request" : "response", " (", b.size(), " bytes, ",
               c.key.a_ip.to_string(), ":", c.key.a_port, " <-> ", c.key.b_ip.to_string(), ":", c.key.b_port,
               "): ", b.substr(0, std::min(b.find('\r'), std::size_t{120})),
@@ -294,7 +292,6 @@ void http_session_tracker::on_end(connection& c, int side, http_event& e) {
     }
     if (!options_.allow_incomplete) return;
   }
-  const std::string_view bytes = e.data();
   if (bytes.empty()) return;
   if (is_request) {
     const message_id id = make_id(c, side, info.first_ack + static_cast<std::uint32_t>(info.index));

@@ -81,7 +81,17 @@ class http_session_tracker {
   struct key_hash {
     std::size_t operator()(const connection_key& k) const noexcept;
   };
-  struct direction {
+  struct connection;
+  // The framer reports to its direction, which knows its connection and side.
+  struct direction final : http_event_listener {
+    http_session_tracker* tracker = nullptr;
+    connection* conn = nullptr;
+    int side = 0;
+    void on_start(const http_message_info& info) override { tracker->on_start(*conn, side, info); }
+    void on_end(const http_message_info& info, std::string_view bytes) override {
+      tracker->on_end(*conn, side, info, bytes);
+    }
+
     tcp_reassembler reassembler;
     http_framer framer;
     std::int64_t last_timestamp_ns = 0;
@@ -110,9 +120,10 @@ class http_session_tracker {
   void track(const tcp_segment& s);
   void set_client(connection& c, int side);
   void pump(connection& c, int side);
+  // Adds what the framer counted (skipped bytes, framing errors) since the last call.
   void drain(connection& c, int side);
   void on_start(connection& c, int side, const http_message_info& info);
-  void on_end(connection& c, int side, http_event& e);
+  void on_end(connection& c, int side, const http_message_info& info, std::string_view bytes);
   void flush_connection(connection& c);
   void account(connection& c);
   void remove(connection& c);

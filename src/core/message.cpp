@@ -141,7 +141,11 @@ message_ptr message::make(message_type type, std::string_view id, std::int64_t t
   p += lat_end - ts_end;
   *p++ = '\n';
   if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
-  if (size > UINT32_MAX || id.empty() || id.find_first_of(" \n") != std::string_view::npos) {
+  // Whether the id is one meta field, without an early exit: the compiler makes this a few
+  // vector compares (find_first_of's byte loop was a third of this function).
+  bool separator = false;
+  for (char c : id) separator |= (c == ' ') | (c == '\n');
+  if (size > UINT32_MAX || id.empty() || separator) {
     // An id that is not one meta field: index what was written, as parse() would.
     m->index();
     if (!latency_ns) m->latency_ns_ = std::nullopt;
