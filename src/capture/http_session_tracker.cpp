@@ -3,6 +3,7 @@
 #include "core/log.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace coreplay::capture {
@@ -21,9 +22,23 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// Two hex digits per table entry: ids are built for every captured message.
+constexpr auto hex_pairs = [] {
+  constexpr char hex[] = "0123456789abcdef";
+  std::array<char, 512> t{};
+  for (int b = 0; b < 256; ++b) {
+    t[2 * b] = hex[b >> 4];
+    t[2 * b + 1] = hex[b & 0xf];
+  }
+  return t;
+}();
+
+// `digits` is even.
 char* put_hex(char* out, std::uint64_t v, int digits) noexcept {
-  static constexpr char hex[] = "0123456789abcdef";
-  for (int i = digits - 1; i >= 0; --i) *out++ = hex[(v >> (i * 4)) & 0xf];
+  for (int i = digits - 2; i >= 0; i -= 2) {
+    std::memcpy(out, &hex_pairs[2 * ((v >> (i * 4)) & 0xff)], 2);
+    out += 2;
+  }
   return out;
 }
 
