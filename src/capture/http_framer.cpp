@@ -28,6 +28,36 @@ bool is_tchar(unsigned char c) noexcept { return tchar_table[c]; }
 // Request targets: visible ASCII and any non-ASCII byte (seen in the wild), no controls or spaces.
 bool is_target_char(unsigned char c) noexcept { return c > 0x20 && c != 0x7f; }
 
+// The end of the run of target characters in s starting at i: 16 bytes per step.
+std::size_t skip_target_chars(std::string_view s, std::size_t i) noexcept {
+  const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+  for (; i + 16 <= s.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, space), v);  // c <= 0x20, unsigned
+    unsigned bad = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(v, del))));
+    if (bad) return i + static_cast<std::size_t>(__builtin_ctz(bad));
+  }
+  while (i < s.size() && is_target_char(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
+
+// Whether `name` is `lower_name` (lowercase letters and '-') in any case, eight bytes at a
+// time: bit 0x20 is set in `name` where `lower_name` has a letter (bit 0x40), so letters
+// compare case-blind and '-' exactly (a CR would otherwise pass for it).
+bool name_is(std::string_view name, std::string_view lower_name) noexcept {
+  if (name.size() != lower_name.size()) return false;
+  std::size_t i = 0;
+  for (; i + 8 <= name.size(); i += 8) {
+    std::uint64_t a, b;
+    std::memcpy(&a, name.data() + i, 8);
+    std::memcpy(&b, lower_name.data() + i, 8);
+    if ((a | ((b & 0x4040404040404040ull) >> 1)) != b) return false;
+  }
+  for (; i < name.size(); ++i)
+    if ((name[i] | ((lower_name[i] & 0x40) >> 1)) != lower_name[i]) return false;
+  return true;
+}
+
 char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c + 32) : c; }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -66,7 +96,7 @@ bool request_line_ok(std::string_view s, bool partial) noexcept {
   if (i == s.size()) return partial && i <= max_method;
   if (i == 0 || i > max_method || s[i] != ' ') return false;
   std::size_t t = ++i;
-  while (i < s.size() && is_target_char(static_cast<unsigned char>(s[i]))) ++i;
+  i = skip_target_chars(s, i);
   if (i == s.size()) return partial;
   if (i == t || s[i] != ' ') return false;
   std::string_view version = s.substr(i + 1);
@@ -452,8 +482,10 @@ void http_framer::header_line(std::string_view line) {
   auto colon = line.find(':');
   if (colon == std::string_view::npos) return;
   std::string_view name = trim(line.substr(0, colon));
+  // By length first: Content-Type and the like stop here.
+  if (name.size() != 14 && name.size() != 17 && name.size() != 6) return;
   std::string_view value = trim(line.substr(colon + 1));
-  if (iequals(name, "content-length")) {
+  if (name_is(name, "content-length")) {
     std::uint64_t v = 0;
     bool ok = !value.empty() && value.size() <= 18;
     for (char c : value) {
@@ -467,12 +499,12 @@ void http_framer::header_line(std::string_view line) {
       bad_content_length_ = true;
     else
       content_length_ = v;
-  } else if (iequals(name, "transfer-encoding")) {
+  } else if (name_is(name, "transfer-encoding")) {
     has_transfer_encoding_ = true;
     auto comma = value.rfind(',');
     std::string_view last = trim(comma == std::string_view::npos ? value : value.substr(comma + 1));
     chunked_ = iequals(last, "chunked");
-  } else if (iequals(name, "expect")) {
+  } else if (name_is(name, "expect")) {
     expect_continue_ = iequals(value, "100-continue");
   }
 }

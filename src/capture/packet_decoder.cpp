@@ -176,8 +176,8 @@ std::string_view to_string(decode_error e) noexcept {
 
 ip_address ip_address::from_v4(const std::uint8_t* p) noexcept {
   ip_address a;
-  a.bytes[10] = 0xff;
-  a.bytes[11] = 0xff;
+  constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  std::memcpy(a.bytes.data(), mapped, 12);
   std::memcpy(a.bytes.data() + 12, p, 4);
   return a;
 }
@@ -201,7 +201,7 @@ std::string ip_address::to_string() const {
 decode_error decode_packet(link_type link, std::span<const std::uint8_t> captured,
                            std::uint32_t wire_length, std::int64_t timestamp_ns,
                            tcp_segment& out) noexcept {
-  out = tcp_segment{};
+  // Every field is set on success (src and dst whole, IPv4 as mapped): no clearing first.
   out.timestamp_ns = timestamp_ns;
   const std::uint8_t* p = captured.data();
   std::size_t len = captured.size();

@@ -530,3 +530,43 @@ TEST_CASE("framer: pipelined random requests and responses in random segments", 
     }
   }
 }
+
+TEST_CASE("framer: header names match in any case, by length first, and exactly where they have '-'",
+          "[unit][capture]") {
+  // Whole in one segment (the one-pass header path) and byte by byte (the line states).
+  for (bool whole : {true, false}) {
+    INFO("whole " << whole);
+    auto run = [&](const std::string& s) {
+      framer_run r(http_role::request);
+      if (whole)
+        r.feed(s);
+      else
+        r.trickle(s);
+      r.f.close();
+      r.drain();
+      return r.complete();
+    };
+    CHECK(run("POST /a HTTP/1.1\r\ncOnTeNt-LeNgTh: 3\r\n\r\nabc") ==
+          std::vector<std::string>{"POST /a HTTP/1.1\r\ncOnTeNt-LeNgTh: 3\r\n\r\nabc"});
+    CHECK(run("POST /a HTTP/1.1\r\nContent-Length \t: 3\r\n\r\nabc") ==
+          std::vector<std::string>{"POST /a HTTP/1.1\r\nContent-Length \t: 3\r\n\r\nabc"});
+    CHECK(run("POST /a HTTP/1.1\r\nTRANSFER-ENCODING: gzip, Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n") ==
+          std::vector<std::string>{"POST /a HTTP/1.1\r\nTRANSFER-ENCODING: gzip, Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"});
+    // A CR where the '-' belongs is another name: no body, and "abc" is no request.
+    CHECK(run("POST /a HTTP/1.1\r\nContent\rLength: 3\r\n\r\nabc") ==
+          std::vector<std::string>{"POST /a HTTP/1.1\r\nContent\rLength: 3\r\n\r\n"});
+    CHECK(run("POST /a HTTP/1.1\r\nTransfer\rEncoding: chunked\r\nContent-Type: x\r\nContent-Lengthy: 9\r\n\r\n") ==
+          std::vector<std::string>{"POST /a HTTP/1.1\r\nTransfer\rEncoding: chunked\r\nContent-Type: x\r\nContent-Lengthy: 9\r\n\r\n"});
+    // Targets: any byte above space except DEL, at any length (the vector scan's tail too).
+    for (std::size_t n : {1u, 15u, 16u, 17u, 31u, 32u, 33u, 100u}) {
+      std::string target = "/" + std::string(n - 1, '\xc3');
+      CHECK(run("GET " + target + " HTTP/1.1\r\n\r\n").size() == 1);
+      for (char bad : {'\x7f', '\x01', '\t'}) {
+        std::string t = target;
+        t[n / 2 == 0 ? 0 : n / 2] = bad;
+        if (n == 1) t = std::string(1, bad);
+        CHECK(run("GET " + t + " HTTP/1.1\r\n\r\n").empty());
+      }
+    }
+  }
+}
