@@ -41,6 +41,13 @@ std::size_t skip_target_chars(std::string_view s, std::size_t i) noexcept {
   return i;
 }
 
+// Only Content-Length, Transfer-Encoding and Expect matter for framing: most header lines stop
+// at their first byte, before any call. A line starting with white space is an obsolete fold.
+inline bool may_frame(std::string_view line) noexcept {
+  const char first = static_cast<char>(line.front() | 0x20);
+  return first == 'c' || first == 't' || first == 'e';
+}
+
 // Whether `name` is `lower_name` (lowercase letters and '-') in any case, eight bytes at a
 // time: bit 0x20 is set in `name` where `lower_name` has a letter (bit 0x40), so letters
 // compare case-blind and '-' exactly (a CR would otherwise pass for it).
@@ -276,7 +283,7 @@ void http_framer::scan(std::string_view data, const stream_position& pos) {
         if (line.empty())
           end_headers();
         else
-          header_line(line);
+          if (may_frame(line)) header_line(line);
         break;
       }
       case state::body_length:
@@ -413,7 +420,7 @@ bool http_framer::whole_header(std::string_view data, std::size_t& i) {
       return true;
     }
     if (l.empty()) return false;
-    header_line(l);
+    if (may_frame(l)) header_line(l);
     return true;
   };
   std::size_t k = 0;
@@ -475,10 +482,6 @@ void http_framer::reject_start_line(bool at_line_end) {
 }
 
 void http_framer::header_line(std::string_view line) {
-  if (line.front() == ' ' || line.front() == '\t') return;  // obsolete line folding
-  // Only Content-Length, Transfer-Encoding and Expect matter here: most lines stop at one byte.
-  const char first = lower(line.front());
-  if (first != 'c' && first != 't' && first != 'e') return;
   auto colon = line.find(':');
   if (colon == std::string_view::npos) return;
   std::string_view name = trim(line.substr(0, colon));

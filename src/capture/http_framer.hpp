@@ -151,6 +151,7 @@ class http_framer {
   bool accept_whole_header(std::string_view start_line, std::size_t length, std::size_t& i);
   bool accept_start_line(std::string_view line);
   void reject_start_line(bool at_line_end);
+  // A header line that may_frame() (see the .cpp): notes Content-Length, Transfer-Encoding, Expect.
   void header_line(std::string_view line);
   void end_headers();
   void end_chunk_size_line();
