@@ -1,5 +1,8 @@
 // libFuzzer target: arbitrary bytes as captured frames of every link type, and as TCP streams,
-// through decoder → reassembler → framer → tracker. Nothing may crash, hang or leak.
+// through decoder → reassembler → framer → tracker. Nothing may crash, hang or leak, and a
+// clean HTTP stream frames the same however it is cut.
+// Run: ./build/fuzz/tests/fuzz_capture -max_total_time=120 tests/fuzz/corpus/capture (seeds;
+//      copy the directory first if new inputs should not be written into the tree)
 #include "capture/http_framer.hpp"
 #include "capture/http_session_tracker.hpp"
 #include "capture/packet_decoder.hpp"
@@ -12,6 +15,9 @@
 #include <span>
 #include <stdexcept>
 #include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 using namespace coreplay::capture;
 
@@ -130,6 +136,32 @@ void framer_stream(const std::uint8_t* data, std::size_t size) {
   }
 }
 
+// Where the bytes are cut must not change what a clean stream frames into: one feed (a
+// start line and its headers framed in one pass) against one byte per feed (line by line).
+void framer_cuts(const std::uint8_t* data, std::size_t size) {
+  if (size < 1) return;
+  std::string_view all(reinterpret_cast<const char*>(data + 1), size - 1);
+  auto run = [&](std::size_t step) {
+    http_framer f(static_cast<http_role>(1 + data[0] % 2));
+    std::vector<std::pair<std::string, bool>> out;
+    auto take = [&] {
+      while (auto e = f.next())
+        if (e->what == http_event::kind::end) out.emplace_back(std::string(e->data()), e->info.complete);
+    };
+    for (std::size_t i = 0; i < all.size(); i += step) {
+      f.feed(all.substr(i, step), stream_position{0, static_cast<std::uint32_t>(i), 0});
+      take();
+    }
+    f.close();
+    take();
+    return std::make_tuple(out, f.skipped_bytes(), f.framing_errors());
+  };
+  auto [whole, whole_skipped, whole_errors] = run(all.size() + 1);
+  auto [bytes, bytes_skipped, bytes_errors] = run(1);
+  if (whole_skipped == 0 && whole_errors == 0 && bytes_skipped == 0 && bytes_errors == 0 && whole != bytes)
+    __builtin_trap();
+}
+
 // --input-raw addresses: parsed or refused with invalid_argument, nothing else.
 void address_text(const std::uint8_t* data, std::size_t size) {
   try {
@@ -143,10 +175,11 @@ void address_text(const std::uint8_t* data, std::size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0: raw_frames(data + 1, size - 1); break;
     case 1: structured(data + 1, size - 1); break;
     case 2: framer_stream(data + 1, size - 1); break;
+    case 4: framer_cuts(data + 1, size - 1); break;
     default: address_text(data + 1, size - 1); break;
   }
   return 0;
