@@ -1,7 +1,8 @@
 // Capture throughput: a generated pcap of keep-alive HTTP conversations read by a bare libpcap
 // loop (pcap_next_ex, counting packets) and by coreplay's pipeline (pcap_file engine -> decoder
 // -> reassembly -> framing -> messages -> null sink), in the same run.
-//   bench_capture generate FILE [packets]     write the pcap (default 1.2 M packets)
+//   bench_capture generate FILE [packets [mix]]  write the pcap (default 1.2 M packets, mix "api";
+//                                                "web": browser-like requests, 0.5-128 KB responses)
 //   bench_capture FILE                        time both readers on it
 #include "capture/capture_file.hpp"
 #include "capture/http_session_tracker.hpp"
@@ -20,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <string>
 #include <sys/resource.h>
 #include <vector>
@@ -44,17 +46,19 @@ std::vector<unsigned char> frame(unsigned src, unsigned dst, unsigned sport, uns
   return f;
 }
 
-int generate(const char* path, std::size_t packets) {
+struct pcap_writer {
   pcap_t* dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
-  pcap_dumper_t* d = pcap_dump_open(dead, path);
-  if (!d) { std::fprintf(stderr, "%s\n", pcap_geterr(dead)); return 1; }
-  const std::string req = "GET /api/items?id=12345 HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n";
-  const std::string resp = "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n" + std::string(64, 'x');
+  pcap_dumper_t* d = nullptr;
   std::int64_t ts = 1'700'000'000'000'000'000;
-  const unsigned conns = 64;
-  std::vector<unsigned> cseq(conns, 1000), sseq(conns, 50000);
   std::size_t written = 0;
-  auto dump = [&](const std::vector<unsigned char>& f) {
+  explicit pcap_writer(const char* path) : d(pcap_dump_open(dead, path)) {
+    if (!d) std::fprintf(stderr, "%s\n", pcap_geterr(dead));
+  }
+  ~pcap_writer() {
+    if (d) pcap_dump_close(d);
+    pcap_close(dead);
+  }
+  void dump(const std::vector<unsigned char>& f) {
     pcap_pkthdr h{};
     h.ts.tv_sec = ts / 1'000'000'000;
     h.ts.tv_usec = ts % 1'000'000'000;  // nanoseconds: the dumper is in nano precision
@@ -62,20 +66,71 @@ int generate(const char* path, std::size_t packets) {
     pcap_dump(reinterpret_cast<u_char*>(d), &h, f.data());
     ts += 10'000;
     ++written;
-  };
-  const unsigned client = 0x0a000001, server = 0x0a000002;
-  for (std::size_t round = 0; written < packets; ++round) {
+  }
+};
+
+constexpr unsigned client_ip = 0x0a000001, server_ip = 0x0a000002;
+
+// "api": small keep-alive GET/200 exchanges, one segment each and an ACK (the most messages
+// per packet: the hardest case for coreplay against a loop that only counts packets).
+int generate_api(const char* path, std::size_t packets) {
+  pcap_writer w(path);
+  if (!w.d) return 1;
+  const std::string req = "GET /api/items?id=12345 HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: wrk\r\nAccept: */*\r\n\r\n";
+  const std::string resp = "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n" + std::string(64, 'x');
+  const unsigned conns = 64;
+  std::vector<unsigned> cseq(conns, 1000), sseq(conns, 50000);
+  for (std::size_t round = 0; w.written < packets; ++round) {
     unsigned c = round % conns;
     unsigned sport = 40000 + c;
-    dump(frame(client, server, sport, 80, cseq[c], sseq[c], 0x18, req));
+    w.dump(frame(client_ip, server_ip, sport, 80, cseq[c], sseq[c], 0x18, req));
     cseq[c] += req.size();
-    dump(frame(server, client, 80, sport, sseq[c], cseq[c], 0x18, resp));
+    w.dump(frame(server_ip, client_ip, 80, sport, sseq[c], cseq[c], 0x18, resp));
     sseq[c] += resp.size();
-    dump(frame(client, server, sport, 80, cseq[c], sseq[c], 0x10, ""));
+    w.dump(frame(client_ip, server_ip, sport, 80, cseq[c], sseq[c], 0x10, ""));
   }
-  pcap_dump_close(d);
-  pcap_close(dead);
-  std::printf("wrote %zu packets (%zu requests) to %s\n", written, written / 3, path);
+  std::printf("wrote %zu packets (%zu requests) to %s\n", w.written, w.written / 3, path);
+  return 0;
+}
+
+// "web": browser-like requests (~500-byte headers with cookies, some POST bodies) and
+// responses of 0.5-128 KB in 1448-byte segments, the client ACKing every second segment.
+int generate_web(const char* path, std::size_t packets) {
+  pcap_writer w(path);
+  if (!w.d) return 1;
+  std::mt19937 rng(11);
+  const unsigned conns = 256;
+  std::vector<unsigned> cseq(conns, 1000), sseq(conns, 50000);
+  const std::string headers =
+      "Host: shop.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0\r\n"
+      "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.5\r\n"
+      "Accept-Encoding: gzip, deflate, br\r\nReferer: https://shop.example.com/catalog?page=3\r\n"
+      "Cookie: session=8f14e45fceea167a5a36dedd4bea2543; cart=3; theme=dark; _ga=GA1.2.1234567890.1700000000\r\n";
+  std::size_t requests = 0;
+  for (std::size_t round = 0; w.written < packets; ++round) {
+    unsigned c = static_cast<unsigned>(rng() % conns);
+    unsigned sport = 30000 + c;
+    bool post = rng() % 5 == 0;
+    std::string body = post ? std::string(200 + rng() % 1800, 'p') : std::string();
+    std::string req = (post ? "POST /cart/items/" : "GET /catalog/item/") + std::to_string(round) + " HTTP/1.1\r\n" + headers +
+                      (post ? "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" : "") +
+                      "\r\n" + body;
+    w.dump(frame(client_ip, server_ip, sport, 80, cseq[c], sseq[c], 0x18, req));
+    cseq[c] += req.size();
+    unsigned roll = rng() % 10;
+    std::size_t size = roll < 6 ? 500 + rng() % 3500 : roll < 9 ? 4000 + rng() % 28000 : 32000 + rng() % 96000;
+    std::string resp = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sat, 25 Nov 2026 21:00:00 GMT\r\n"
+                       "Content-Type: text/html; charset=utf-8\r\nCache-Control: private, max-age=0\r\nContent-Length: " +
+                       std::to_string(size) + "\r\nConnection: keep-alive\r\n\r\n" + std::string(size, 'h');
+    for (std::size_t off = 0, seg = 0; off < resp.size(); off += 1448, ++seg) {
+      w.dump(frame(server_ip, client_ip, 80, sport, sseq[c] + static_cast<unsigned>(off), cseq[c], 0x18, resp.substr(off, 1448)));
+      if (seg % 2 == 1) w.dump(frame(client_ip, server_ip, sport, 80, cseq[c], sseq[c] + static_cast<unsigned>(std::min(off + 1448, resp.size())), 0x10, ""));
+    }
+    sseq[c] += resp.size();
+    w.dump(frame(client_ip, server_ip, sport, 80, cseq[c], sseq[c], 0x10, ""));
+    ++requests;
+  }
+  std::printf("wrote %zu packets (%zu requests) to %s\n", w.written, requests, path);
   return 0;
 }
 
@@ -154,9 +209,18 @@ result coreplay_pipeline(const char* path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 3 && std::string(argv[1]) == "generate")
-    return generate(argv[2], argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1'200'000);
-  if (argc != 2) { std::fprintf(stderr, "usage: bench_capture generate FILE [packets] | bench_capture FILE\n"); return 2; }
+  if (argc >= 3 && std::string(argv[1]) == "generate") {
+    const std::size_t packets = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 1'200'000;
+    const std::string mix = argc > 4 ? argv[4] : "api";
+    if (mix == "web") return generate_web(argv[2], packets);
+    if (mix == "api") return generate_api(argv[2], packets);
+    std::fprintf(stderr, "unknown mix '%s' (api or web)\n", mix.c_str());
+    return 2;
+  }
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: bench_capture generate FILE [packets [api|web]] | bench_capture FILE\n");
+    return 2;
+  }
   if (const char* st = std::getenv("BENCH_CAPTURE_STAGES"); st && std::string(st) == "only") {
     for (int i = 0; i < 3; ++i) stages(argv[1]);
     return 0;
