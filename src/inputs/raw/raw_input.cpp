@@ -271,9 +271,21 @@ asio::awaitable<void> raw_input::run(message_writer out) {
   std::int64_t last_tick = 0;
   auto last_stats_log = std::chrono::steady_clock::now();
   bool stopped = false;
+  // A capture file that turns out truncated or corrupt: what came before it is still
+  // delivered (tcpdump killed mid-write leaves such files), then the input fails with the
+  // reason, so the exit code says the file was not read to its end.
+  std::string file_error;
   try {
     for (;;) {
-      bool more = co_await engine->read(feed, std::chrono::milliseconds(100));
+      bool more = false;
+      try {
+        more = co_await engine->read(feed, std::chrono::milliseconds(100));
+      } catch (const boost::system::system_error&) {
+        throw;
+      } catch (const std::runtime_error& e) {
+        if (!file) throw;
+        file_error = e.what();
+      }
       std::int64_t now = file ? feed.last_ts : realtime_ns();
       if (now - last_tick >= tick_ns) {
         if (last_tick != 0 || file) tracker.expire(now);
@@ -313,6 +325,9 @@ asio::awaitable<void> raw_input::run(message_writer out) {
   co_await send_finished(tracker, out);
   publish();
   log::at(1, "input-raw ", address_, ": done, ", tracker.counters().messages, " messages");
+  if (!file_error.empty())
+    throw std::runtime_error(file_error + " (the " + std::to_string(tracker.counters().messages) +
+                             " messages before it were delivered)");
 }
 
 }  // namespace coreplay
