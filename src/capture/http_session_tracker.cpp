@@ -135,7 +135,7 @@ void http_session_tracker::feed(const tcp_segment& segment) {
   track(segment);
 }
 
-void http_session_tracker::track(const tcp_segment& s) {
+[[gnu::flatten]] void http_session_tracker::track(const tcp_segment& s) {
   bool to_server = all_ports_ || is_server_port(s.dst_port);
   bool from_server = all_ports_ || is_server_port(s.src_port);
   if (!to_server && !from_server) {
