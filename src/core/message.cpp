@@ -6,17 +6,13 @@
 #include <new>
 #include <random>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace coreplay {
 
 namespace {
-
-std::optional<std::int64_t> parse_int(std::string_view s) {
-  std::int64_t v = 0;
-  if (s.empty()) return std::nullopt;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 // Allocates the shared_ptr's block with `extra` bytes after it and reports where they start:
 // a message built by make() and its record are one allocation. allocate_shared allocates
@@ -78,29 +74,80 @@ message& message::operator=(const message& other) {
   return *this;
 }
 
-bool message::index() {
-  if (size_ > UINT32_MAX) return false;
-  std::string_view all = record();
-  auto nl = all.find('\n');
-  meta_len_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? all.size() : nl);
-  payload_off_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? all.size() : nl + 1);
-  std::string_view meta = all.substr(0, meta_len_);
-  // gor splits on single spaces; fields are: type, id, timestamp, [latency], [extra...]
-  std::string_view fields[4];
-  std::size_t n = 0, pos = 0;
-  while (n < 4) {
-    auto sp = meta.find(' ', pos);
-    fields[n++] = meta.substr(pos, sp == std::string_view::npos ? std::string_view::npos : sp - pos);
-    if (sp == std::string_view::npos) break;
-    pos = sp + 1;
+namespace {
+
+// The first ' ' or '\n' in [p, end), or end. Ids are 24 characters: 16 at a time.
+const char* find_space_or_newline(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(' ');
+  const __m128i newline = _mm_set1_epi8('\n');
+  for (; end - p >= 16; p += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    auto mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, newline))));
+    if (mask) return p + __builtin_ctz(mask);
   }
-  if (n < 3 || fields[0].size() != 1 || fields[1].empty()) return false;
-  auto ts = parse_int(fields[2]);
-  if (!ts) return false;
-  timestamp_ns_ = *ts;
-  id_off_ = static_cast<std::uint32_t>(fields[1].data() - all.data());
-  id_len_ = static_cast<std::uint32_t>(fields[1].size());
-  if (n >= 4) latency_ns_ = parse_int(fields[3]);
+#endif
+  for (; p != end; ++p)
+    if (*p == ' ' || *p == '\n') return p;
+  return end;
+}
+
+// One meta field as an integer, exactly as from_chars over the whole field: the field runs
+// from p to the next ' ', '\n' or end. Returns false when it is not one integer; `p` is left
+// at the field's end only on success.
+bool parse_field_int(const char*& p, const char* end, std::int64_t& out) noexcept {
+  const char* q = p;
+  const bool negative = q != end && *q == '-';
+  if (negative) ++q;
+  const char* digits = q;
+  std::uint64_t v = 0;
+  while (q != end && static_cast<unsigned char>(*q - '0') < 10) v = v * 10 + static_cast<unsigned>(*q++ - '0');
+  if (q == digits || (q != end && *q != ' ' && *q != '\n')) return false;
+  if (q - digits > 18) {  // may overflow: let from_chars decide, as before
+    auto [e, ec] = std::from_chars(p, q, out);
+    if (ec != std::errc{} || e != q) return false;
+  } else {
+    out = negative ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v);
+  }
+  p = q;
+  return true;
+}
+
+}  // namespace
+
+// One pass over the meta line, which gor splits on single spaces:
+// type, id, timestamp, [latency], [extra...].
+bool message::index() {
+  if (size_ > UINT32_MAX || size_ < 2) return false;
+  const char* const begin = data_;
+  const char* const end = data_ + size_;
+  // The type: one character (not a separator) and a space.
+  if (begin[0] == ' ' || begin[0] == '\n' || begin[1] != ' ') return false;
+  const char* id = begin + 2;
+  const char* id_end = find_space_or_newline(id, end);
+  if (id_end == id || id_end == end || *id_end == '\n') return false;
+  const char* p = id_end + 1;
+  std::int64_t ts;
+  if (!parse_field_int(p, end, ts)) return false;
+  std::optional<std::int64_t> latency;
+  if (p != end && *p == ' ') {
+    const char* q = p + 1;
+    std::int64_t l;
+    if (parse_field_int(q, end, l)) latency = l;
+    p = q;
+  }
+  // The rest of the meta line (extra fields) up to its '\n'.
+  if (p != end && *p != '\n') {
+    auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    p = nl ? nl : end;
+  }
+  meta_len_ = static_cast<std::uint32_t>(p - begin);
+  payload_off_ = static_cast<std::uint32_t>(p == end ? size_ : meta_len_ + 1);
+  id_off_ = 2;
+  id_len_ = static_cast<std::uint32_t>(id_end - id);
+  timestamp_ns_ = ts;
+  if (latency) latency_ns_ = latency;
   return true;
 }
 
@@ -143,7 +190,12 @@ message_ptr message::make(message_type type, std::string_view id, std::int64_t t
   if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
   if (size > UINT32_MAX || id.empty() || id.find_first_of(" \n") != std::string_view::npos) {
     // An id that is not one meta field: index what was written, as parse() would.
-    m->index();
+    if (!m->index()) {
+      // Still tell meta from payload at the first '\n', as a parse would have split it.
+      auto nl = m->record().find('\n');
+      m->meta_len_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? size : nl);
+      m->payload_off_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? size : nl + 1);
+    }
     if (!latency_ns) m->latency_ns_ = std::nullopt;
     return m;
   }
@@ -164,6 +216,8 @@ message_ptr message::with_payload(std::string_view payload) const {
   b.append(payload);
   auto m = std::make_shared<message>(private_tag{}, std::move(b));
   m->index();
+  m->meta_len_ = meta_len_;  // also when the meta line does not parse (an odd made id)
+  m->payload_off_ = meta_len_ + 1;
   m->latency_ns_ = latency_ns_;
   return m;
 }
