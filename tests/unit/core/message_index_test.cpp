@@ -69,7 +69,13 @@ TEST_CASE("meta line parser agrees with a plain split on random lines", "[unit][
       rec += rng() % 8 ? " " : "";
       rec += std::string(rng() % 30, "0123456789abcdef"[rng() % 16]);
       rec += rng() % 8 ? " " : "";
-      rec += numbers[rng() % std::size(numbers)];
+      if (rng() % 2) {
+        rec += numbers[rng() % std::size(numbers)];
+      } else {  // any length of digits, so every width of the fast path is crossed
+        if (rng() % 4 == 0) rec += '-';
+        auto digits = 1 + rng() % 40;
+        for (std::size_t k = 0; k < digits; ++k) rec += static_cast<char>('0' + rng() % 10);
+      }
       if (rng() % 2) {
         rec += ' ';
         rec += numbers[rng() % std::size(numbers)];
@@ -79,7 +85,7 @@ TEST_CASE("meta line parser agrees with a plain split on random lines", "[unit][
         rec += numbers[rng() % std::size(numbers)];
       }
       if (rng() % 4) rec += '\n';
-      auto extra = rng() % 20;
+      auto extra = rng() % 50;
       for (std::size_t k = 0; k < extra; ++k) rec += alphabet[rng() % alphabet.size()];
     } else {
       auto len = rng() % 40;
