@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -241,9 +242,17 @@ int main(int argc, char** argv) {
     const auto bytes = std::filesystem::file_size(path);
     for (int i = 0; i < rounds; ++i) {
       report("cat FILE > /dev/null", run_shell("cat '" + path + "' > /dev/null"), bytes);
+      auto cpu = [] {
+        rusage u{};
+        ::getrusage(RUSAGE_SELF, &u);
+        return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+               static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+      };
       auto t = clk::now();
+      auto c0 = cpu();
       auto n = run_input_plugin(path);
       report("file_input plugin -> pipeline -> sink", secs(clk::now() - t), bytes, n);
+      std::printf("  (cpu %.3f s: %.0f ns per record)\n", cpu() - c0, (cpu() - c0) * 1e9 / static_cast<double>(n));
     }
     return 0;
   }
