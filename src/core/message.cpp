@@ -39,24 +39,32 @@ struct tail_allocator {
 
 }  // namespace
 
-message::message(private_tag, std::string bytes)
-    : bytes_(std::move(bytes)), data_(bytes_.data()), size_(bytes_.size()) {}
+message::message(private_tag, std::string bytes) : bytes_(std::move(bytes)) {
+  data_ = bytes_.data();
+  size_ = bytes_.size();
+  if (size_) type_ = static_cast<message_type>(data_[0]);
+}
 
+// make() writes the bytes after construction, and sets type_ itself.
 message::message(private_tag, char* const& storage, std::size_t size) noexcept : data_(storage), size_(size) {}
 
 message::message(private_tag, std::shared_ptr<const void> owner, std::string_view record) noexcept
-    : owner_(std::move(owner)), data_(record.data()), size_(record.size()) {}
+    : data_(record.data()), size_(record.size()), owner_(std::move(owner)) {
+  if (size_) type_ = static_cast<message_type>(data_[0]);
+}
 
 message::message(const message& other)
-    : bytes_(other.record()),
-      data_(bytes_.data()),
-      size_(bytes_.size()),
-      meta_len_(other.meta_len_),
+    : meta_len_(other.meta_len_),
       payload_off_(other.payload_off_),
       id_off_(other.id_off_),
       id_len_(other.id_len_),
       timestamp_ns_(other.timestamp_ns_),
-      latency_ns_(other.latency_ns_) {}
+      type_(other.type_),
+      latency_ns_(other.latency_ns_),
+      bytes_(other.record()) {
+  data_ = bytes_.data();
+  size_ = bytes_.size();
+}
 
 message& message::operator=(const message& other) {
   if (this != &other) {
@@ -69,6 +77,7 @@ message& message::operator=(const message& other) {
     id_off_ = other.id_off_;
     id_len_ = other.id_len_;
     timestamp_ns_ = other.timestamp_ns_;
+    type_ = other.type_;
     latency_ns_ = other.latency_ns_;
   }
   return *this;
@@ -208,6 +217,7 @@ message_ptr message::make(message_type type, std::string_view id, std::int64_t t
   const std::size_t size = meta_len + 1 + payload.size();
   char* storage = nullptr;
   auto m = std::allocate_shared<message>(tail_allocator<message>{&storage, size}, private_tag{}, storage, size);
+  m->type_ = type;
   char* p = storage;
   *p++ = static_cast<char>(type);
   *p++ = ' ';
