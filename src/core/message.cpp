@@ -216,7 +216,7 @@ inline std::uint64_t parse_eight_digits(const char* s) noexcept {
 // from p to the next ' ', '\n' or end. Returns false when it is not one integer; `p` is left
 // at the field's end only on success. Timestamps have 19 digits: they are measured with one
 // vector compare and summed eight digits at a time.
-bool parse_field_int(const char*& p, const char* end, std::int64_t& out) noexcept {
+[[gnu::always_inline]] inline bool parse_field_int(const char*& p, const char* end, std::int64_t& out) noexcept {
   const char* q = p;
   const bool negative = q != end && *q == '-';
   if (negative) ++q;
