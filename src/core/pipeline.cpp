@@ -589,7 +589,7 @@ struct pipeline::impl {
       abandoned.fetch_add(s.depth, std::memory_order_relaxed);
       s.depth = 0;
     }
-    s.ch.cancel();  // a router waiting to send to this sink gives up (close() alone leaves it waiting)
+    s.ch.cancel();  // a router waiting to send to this sink gives up (channel_cancelled)
     s.ch.close();
   }
 

@@ -68,8 +68,9 @@ class ring_channel {
   boost::asio::awaitable<error_code> async_send(T v) {
     const auto generation = cancel_generation_;
     for (;;) {
-      if (!open_) co_return boost::asio::experimental::error::channel_closed;
+      // cancel() then close() (a sink that ended) reports the cancel, as Asio's channel did.
       if (generation != cancel_generation_) co_return boost::asio::experimental::error::channel_cancelled;
+      if (!open_) co_return boost::asio::experimental::error::channel_closed;
       if (try_send(std::move(v))) co_return error_code{};
       ++send_waiting_;
       co_await send_wake_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
