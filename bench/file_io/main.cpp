@@ -1,6 +1,8 @@
 // Reading gor files: the record reader against `cat`/`gzip -dc` on the same file, plain and
 // gzip, io_uring and read(2), and the whole --input-file plugin through a pipeline.
-// Usage: bench_file_io [size_mb=1024] [dir=/tmp] [input-only]
+// Usage: bench_file_io [size_mb=1024] [dir=/tmp] [input-only|output-only]
+//        bench_file_io generate SIZE_MB FILE      (writes the bench's file and keeps it)
+//        bench_file_io plugin FILE [rounds=3] [nocat]  (the --input-file case alone on FILE, for perf)
 // Every case checks that it found exactly the records that were generated.
 #include "core/block_file.hpp"
 #include "core/gor_record.hpp"
@@ -15,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -227,6 +230,33 @@ std::uint64_t write_cases(const std::string& dir, std::uint64_t n) {
 }
 
 int main(int argc, char** argv) {
+  if (argc > 3 && std::string(argv[1]) == "generate") {
+    auto gen = generate(argv[3], std::strtoull(argv[2], nullptr, 10) << 20);
+    std::printf("%s: %llu records, %llu bytes\n", argv[3], static_cast<unsigned long long>(gen.records),
+                static_cast<unsigned long long>(gen.bytes));
+    return 0;
+  }
+  if (argc > 2 && std::string(argv[1]) == "plugin") {
+    const std::string path = argv[2];
+    const int rounds = argc > 3 ? std::atoi(argv[3]) : 3;
+    const bool with_cat = !(argc > 4 && std::string(argv[4]) == "nocat");  // nocat: keep a cold cache cold
+    const auto bytes = std::filesystem::file_size(path);
+    for (int i = 0; i < rounds; ++i) {
+      if (with_cat) report("cat FILE > /dev/null", run_shell("cat '" + path + "' > /dev/null"), bytes);
+      auto cpu = [] {
+        rusage u{};
+        ::getrusage(RUSAGE_SELF, &u);
+        return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+               static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+      };
+      auto t = clk::now();
+      auto c0 = cpu();
+      auto n = run_input_plugin(path);
+      report("file_input plugin -> pipeline -> sink", secs(clk::now() - t), bytes, n);
+      std::printf("  (cpu %.3f s: %.0f ns per record)\n", cpu() - c0, (cpu() - c0) * 1e9 / static_cast<double>(n));
+    }
+    return 0;
+  }
   std::uint64_t mb = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1024;
   std::string dir = argc > 2 ? argv[2] : "/tmp";
   dir += "/coreplay-bench-file-io-" + std::to_string(::getpid());

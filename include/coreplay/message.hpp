@@ -42,7 +42,7 @@ class message {
   std::string_view meta() const noexcept { return record().substr(0, meta_len_); }
   std::string_view payload() const noexcept { return record().substr(payload_off_); }
 
-  message_type type() const noexcept { return static_cast<message_type>(data_[0]); }
+  message_type type() const noexcept { return type_; }
   bool is_request() const noexcept { return type() == message_type::request; }
   std::string_view id() const noexcept { return record().substr(id_off_, id_len_); }
   std::int64_t timestamp_ns() const noexcept { return timestamp_ns_; }
@@ -63,8 +63,8 @@ class message {
  private:
   bool index();
 
-  std::string bytes_;             // the record, unless it was allocated with the object or is a view
-  std::shared_ptr<const void> owner_;  // the buffer a view points into
+  // What routing reads first (size, type, offsets) shares the object's first cache line, so a
+  // router deciding where a message goes does not touch the record's bytes.
   const char* data_ = nullptr;    // the record: bytes_.data() or the allocation's tail
   std::size_t size_ = 0;
   std::uint32_t meta_len_ = 0;
@@ -72,7 +72,10 @@ class message {
   std::uint32_t id_off_ = 0;
   std::uint32_t id_len_ = 0;
   std::int64_t timestamp_ns_ = 0;
+  message_type type_{};           // data_[0]
   std::optional<std::int64_t> latency_ns_;
+  std::shared_ptr<const void> owner_;  // the buffer a view points into
+  std::string bytes_;             // the record, unless it was allocated with the object or is a view
 };
 
 // 24 lowercase hex characters, as gor's ids; unique per process run with overwhelming probability.

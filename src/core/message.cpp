@@ -7,17 +7,13 @@
 #include <new>
 #include <random>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace coreplay {
 
 namespace {
-
-std::optional<std::int64_t> parse_int(std::string_view s) {
-  std::int64_t v = 0;
-  if (s.empty()) return std::nullopt;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 // Allocates the shared_ptr's block with `extra` bytes after it and reports where they start:
 // a message built by make() and its record are one allocation. allocate_shared allocates
@@ -42,26 +38,134 @@ struct tail_allocator {
   bool operator==(const tail_allocator<U>& o) const noexcept { return tail == o.tail; }
 };
 
+// Freed message objects (parse, parse_view: one size), kept per thread for the next message:
+// a file replay makes and frees millions of them in batches of a queue's length, far more than
+// malloc's per-thread cache holds, so without this each one takes malloc's slower paths.
+// Bounded: past `max_kept` blocks go back to the heap. A block freed on another thread joins
+// that thread's list. The list is trivially destructible TLS (no guard per access); a separate
+// object frees it when the thread exits.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define COREPLAY_NO_MESSAGE_POOL 1  // let ASan see every message's lifetime
+#endif
+#endif
+
+template <std::size_t Size>
+class block_pool {
+ public:
+  static void* get() {
+#ifdef COREPLAY_NO_MESSAGE_POOL
+    return ::operator new(Size);
+#endif
+    auto& s = state_;
+    if (s.head) {
+      node* n = s.head;
+      s.head = n->next;
+      --s.count;
+      return n;
+    }
+    register_cleanup();
+    return ::operator new(Size);
+  }
+  static void put(void* p) noexcept {
+#ifdef COREPLAY_NO_MESSAGE_POOL
+    ::operator delete(p);
+    return;
+#endif
+    auto& s = state_;
+    if (s.dead || s.count >= max_kept) {
+      ::operator delete(p);
+      return;
+    }
+    if (!s.head) register_cleanup();
+    auto* n = static_cast<node*>(p);
+    n->next = s.head;
+    s.head = n;
+    ++s.count;
+  }
+
+ private:
+  static constexpr std::size_t max_kept = 4096;
+  struct node {
+    node* next;
+  };
+  struct state {
+    node* head;
+    std::size_t count;
+    bool dead;
+  };
+  struct cleanup {
+    ~cleanup() {
+      auto& s = state_;
+      while (s.head) {
+        node* n = s.head;
+        s.head = n->next;
+        ::operator delete(n);
+      }
+      s.count = 0;
+      s.dead = true;  // blocks freed later on this thread go straight to the heap
+    }
+  };
+  static void register_cleanup() noexcept {
+    thread_local cleanup c;
+    (void)c;
+  }
+  static thread_local state state_;
+};
+
+template <std::size_t Size>
+thread_local typename block_pool<Size>::state block_pool<Size>::state_{};
+
+// allocate_shared's allocator for messages of the fixed size.
+template <class T>
+struct pooled_allocator {
+  using value_type = T;
+  pooled_allocator() noexcept = default;
+  template <class U>
+  pooled_allocator(const pooled_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    if (n != 1) return static_cast<T*>(::operator new(n * sizeof(T)));
+    return static_cast<T*>(block_pool<sizeof(T)>::get());
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    if (n != 1) {
+      ::operator delete(static_cast<void*>(p));
+      return;
+    }
+    block_pool<sizeof(T)>::put(p);
+  }
+  template <class U>
+  bool operator==(const pooled_allocator<U>&) const noexcept { return true; }
+};
+
 }  // namespace
 
-message::message(private_tag, std::string bytes)
-    : bytes_(std::move(bytes)), data_(bytes_.data()), size_(bytes_.size()) {}
+message::message(private_tag, std::string bytes) : bytes_(std::move(bytes)) {
+  data_ = bytes_.data();
+  size_ = bytes_.size();
+  if (size_) type_ = static_cast<message_type>(data_[0]);
+}
 
+// make() writes the bytes after construction, and sets type_ itself.
 message::message(private_tag, char* const& storage, std::size_t size) noexcept : data_(storage), size_(size) {}
 
 message::message(private_tag, std::shared_ptr<const void> owner, std::string_view record) noexcept
-    : owner_(std::move(owner)), data_(record.data()), size_(record.size()) {}
+    : data_(record.data()), size_(record.size()), owner_(std::move(owner)) {
+  if (size_) type_ = static_cast<message_type>(data_[0]);
+}
 
 message::message(const message& other)
-    : bytes_(other.record()),
-      data_(bytes_.data()),
-      size_(bytes_.size()),
-      meta_len_(other.meta_len_),
+    : meta_len_(other.meta_len_),
       payload_off_(other.payload_off_),
       id_off_(other.id_off_),
       id_len_(other.id_len_),
       timestamp_ns_(other.timestamp_ns_),
-      latency_ns_(other.latency_ns_) {}
+      type_(other.type_),
+      latency_ns_(other.latency_ns_),
+      bytes_(other.record()) {
+  data_ = bytes_.data();
+  size_ = bytes_.size();
+}
 
 message& message::operator=(const message& other) {
   if (this != &other) {
@@ -74,45 +178,130 @@ message& message::operator=(const message& other) {
     id_off_ = other.id_off_;
     id_len_ = other.id_len_;
     timestamp_ns_ = other.timestamp_ns_;
+    type_ = other.type_;
     latency_ns_ = other.latency_ns_;
   }
   return *this;
 }
 
-bool message::index() {
-  if (size_ > UINT32_MAX) return false;
-  std::string_view all = record();
-  auto nl = all.find('\n');
-  meta_len_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? all.size() : nl);
-  payload_off_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? all.size() : nl + 1);
-  std::string_view meta = all.substr(0, meta_len_);
-  // gor splits on single spaces; fields are: type, id, timestamp, [latency], [extra...]
-  std::string_view fields[4];
-  std::size_t n = 0, pos = 0;
-  while (n < 4) {
-    auto sp = meta.find(' ', pos);
-    fields[n++] = meta.substr(pos, sp == std::string_view::npos ? std::string_view::npos : sp - pos);
-    if (sp == std::string_view::npos) break;
-    pos = sp + 1;
+namespace {
+
+// The first ' ' or '\n' in [p, end), or end. Ids are 24 characters: 16 at a time.
+const char* find_space_or_newline(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(' ');
+  const __m128i newline = _mm_set1_epi8('\n');
+  for (; end - p >= 16; p += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    auto mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, newline))));
+    if (mask) return p + __builtin_ctz(mask);
   }
-  if (n < 3 || fields[0].size() != 1 || fields[1].empty()) return false;
-  auto ts = parse_int(fields[2]);
-  if (!ts) return false;
-  timestamp_ns_ = *ts;
-  id_off_ = static_cast<std::uint32_t>(fields[1].data() - all.data());
-  id_len_ = static_cast<std::uint32_t>(fields[1].size());
-  if (n >= 4) latency_ns_ = parse_int(fields[3]);
+#endif
+  for (; p != end; ++p)
+    if (*p == ' ' || *p == '\n') return p;
+  return end;
+}
+
+// Eight ASCII digits to their value, in a few multiplications (SWAR; little-endian).
+inline std::uint64_t parse_eight_digits(const char* s) noexcept {
+  std::uint64_t x;
+  std::memcpy(&x, s, 8);
+  x -= 0x3030303030303030ULL;
+  x = x * 10 + (x >> 8);
+  return (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+          (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+}
+
+// One meta field as an integer, exactly as from_chars over the whole field: the field runs
+// from p to the next ' ', '\n' or end. Returns false when it is not one integer; `p` is left
+// at the field's end only on success. Timestamps have 19 digits: they are measured with one
+// vector compare and summed eight digits at a time.
+[[gnu::always_inline]] inline bool parse_field_int(const char*& p, const char* end, std::int64_t& out) noexcept {
+  const char* q = p;
+  const bool negative = q != end && *q == '-';
+  if (negative) ++q;
+  const char* const digits = q;
+#if defined(__SSE2__)
+  if (end - q >= 32) {
+    const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9);
+    auto digit_mask = [&](const char* at) {
+      __m128i t = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at)), zero);
+      return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(t, nine), t)));
+    };
+    const unsigned mask = digit_mask(q) | (digit_mask(q + 16) << 16);
+    q += mask == 0xFFFFFFFFu ? 32 : __builtin_ctz(~mask);
+    if (mask == 0xFFFFFFFFu)
+      while (q != end && static_cast<unsigned char>(*q - '0') < 10) ++q;
+  } else
+#endif
+  {
+    while (q != end && static_cast<unsigned char>(*q - '0') < 10) ++q;
+  }
+  const auto len = static_cast<std::size_t>(q - digits);
+  if (len == 0 || (q != end && *q != ' ' && *q != '\n')) return false;
+  if (len > 19) {  // beyond any 64-bit value unless zero-padded: let from_chars decide
+    auto [e, ec] = std::from_chars(p, q, out);
+    if (ec != std::errc{} || e != q) return false;
+    p = q;
+    return true;
+  }
+  std::uint64_t v = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= len; i += 8) v = v * 100000000 + parse_eight_digits(digits + i);
+  for (; i < len; ++i) v = v * 10 + static_cast<unsigned>(digits[i] - '0');
+  // 19 digits fit in 64 unsigned bits; the signed range ends at 2^63 - 1 (2^63 when negative).
+  if (v > static_cast<std::uint64_t>(INT64_MAX) + (negative ? 1 : 0)) return false;
+  out = negative ? static_cast<std::int64_t>(std::uint64_t{0} - v) : static_cast<std::int64_t>(v);
+  p = q;
+  return true;
+}
+
+}  // namespace
+
+// One pass over the meta line, which gor splits on single spaces:
+// type, id, timestamp, [latency], [extra...].
+bool message::index() {
+  if (size_ > UINT32_MAX || size_ < 2) return false;
+  const char* const begin = data_;
+  const char* const end = data_ + size_;
+  // The type: one character (not a separator) and a space.
+  if (begin[0] == ' ' || begin[0] == '\n' || begin[1] != ' ') return false;
+  const char* id = begin + 2;
+  const char* id_end = find_space_or_newline(id, end);
+  if (id_end == id || id_end == end || *id_end == '\n') return false;
+  const char* p = id_end + 1;
+  std::int64_t ts;
+  if (!parse_field_int(p, end, ts)) return false;
+  std::optional<std::int64_t> latency;
+  if (p != end && *p == ' ') {
+    const char* q = p + 1;
+    std::int64_t l;
+    if (parse_field_int(q, end, l)) latency = l;
+    p = q;
+  }
+  // The rest of the meta line (extra fields) up to its '\n'.
+  if (p != end && *p != '\n') {
+    auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    p = nl ? nl : end;
+  }
+  meta_len_ = static_cast<std::uint32_t>(p - begin);
+  payload_off_ = static_cast<std::uint32_t>(p == end ? size_ : meta_len_ + 1);
+  id_off_ = 2;
+  id_len_ = static_cast<std::uint32_t>(id_end - id);
+  timestamp_ns_ = ts;
+  if (latency) latency_ns_ = latency;
   return true;
 }
 
 message_ptr message::parse(std::string record) {
-  auto m = std::make_shared<message>(private_tag{}, std::move(record));
+  auto m = std::allocate_shared<message>(pooled_allocator<message>{}, private_tag{}, std::move(record));
   if (!m->index()) return nullptr;
   return m;
 }
 
 message_ptr message::parse_view(std::shared_ptr<const void> owner, std::string_view record) {
-  auto m = std::make_shared<message>(private_tag{}, std::move(owner), record);
+  auto m = std::allocate_shared<message>(pooled_allocator<message>{}, private_tag{}, std::move(owner), record);
   if (!m->index()) return nullptr;
   return m;
 }
@@ -186,6 +375,7 @@ message_ptr message::make(message_type type, std::string_view id, std::int64_t t
   const std::size_t size = meta_len + 1 + payload.size();
   char* storage = nullptr;
   auto m = std::allocate_shared<message>(tail_allocator<message>{&storage, size}, private_tag{}, storage, size);
+  m->type_ = type;
   char* p = storage;
   *p++ = static_cast<char>(type);
   *p++ = ' ';
@@ -205,7 +395,12 @@ message_ptr message::make(message_type type, std::string_view id, std::int64_t t
   for (char c : id) separator |= (c == ' ') | (c == '\n');
   if (size > UINT32_MAX || id.empty() || separator) {
     // An id that is not one meta field: index what was written, as parse() would.
-    m->index();
+    if (!m->index()) {
+      // Still tell meta from payload at the first '\n', as a parse would have split it.
+      auto nl = m->record().find('\n');
+      m->meta_len_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? size : nl);
+      m->payload_off_ = static_cast<std::uint32_t>(nl == std::string_view::npos ? size : nl + 1);
+    }
     if (!latency_ns) m->latency_ns_ = std::nullopt;
     return m;
   }
@@ -226,6 +421,8 @@ message_ptr message::with_payload(std::string_view payload) const {
   b.append(payload);
   auto m = std::make_shared<message>(private_tag{}, std::move(b));
   m->index();
+  m->meta_len_ = meta_len_;  // also when the meta line does not parse (an odd made id)
+  m->payload_off_ = meta_len_ + 1;
   m->latency_ns_ = latency_ns_;
   return m;
 }

@@ -15,13 +15,14 @@
 
 #include "core/bell.hpp"
 #include "core/rate_gate.hpp"
+#include "core/ring_channel.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/experimental/channel_error.hpp>
 #include <boost/asio/multiple_exceptions.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -39,12 +40,12 @@ constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 namespace detail {
 
-using sink_channel = asio::experimental::channel<void(error_code, message_ptr)>;
+using sink_channel = ring_channel<message_ptr>;
 struct envelope {
   message_ptr msg;  // nullptr: the source `origin` has ended
   std::uint32_t origin = 0;
 };
-using ingress_channel = asio::experimental::channel<void(error_code, envelope)>;
+using ingress_channel = ring_channel<envelope>;
 
 // A many-to-one channel into a router, with its depth for --stats.
 struct lane {
@@ -278,7 +279,7 @@ struct pipeline::impl {
     // nobody reads the ingress any more).
     if (aborting) co_return;
     co_await asio::this_coro::reset_cancellation_state();
-    co_await p.target->ch.async_send(error_code{}, envelope{nullptr, p.index}, use_awaitable);
+    if (auto ec = co_await p.target->ch.async_send(envelope{nullptr, p.index})) throw boost::system::system_error(ec);
   }
 
   // --- the stage ---------------------------------------------------------------------------
@@ -295,7 +296,7 @@ struct pipeline::impl {
     if (err && !(stopping && is_cancellation(err))) fail(stage_in->stats.name(), err);
     if (aborting) co_return;
     co_await asio::this_coro::reset_cancellation_state();
-    co_await post.ch.async_send(error_code{}, envelope{nullptr, 0}, use_awaitable);
+    if (auto ec = co_await post.ch.async_send(envelope{nullptr, 0})) throw boost::system::system_error(ec);
   }
 
   // Once the inputs are done: wait until nothing is queued or in flight anywhere and the
@@ -363,15 +364,16 @@ struct pipeline::impl {
       s.stats.drops.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
-    ++s.depth;  // before the send: a sink waiting on its channel may run as part of it
-    if (s.ch.try_send(error_code{}, m)) return true;
-    --s.depth;
-    done = false;
-    return false;
+    if (!s.ch.try_send(m)) {
+      done = false;
+      return false;
+    }
+    ++s.depth;
+    return true;
   }
 
   asio::awaitable<void> deliver_slow(sink_port& s, message_ptr m) {
-    auto [ec] = co_await s.ch.async_send(error_code{}, std::move(m), as_tuple_awaitable);
+    auto ec = co_await s.ch.async_send(std::move(m));
     if (is_cancel_code(ec) && aborting) throw boost::system::system_error(ec);
     if (ec) s.stats.drops.fetch_add(1, std::memory_order_relaxed);  // the sink ended meanwhile
     else ++s.depth;  // (the sink may have taken it already: depth wraps for a moment, unsigned)
@@ -446,28 +448,58 @@ struct pipeline::impl {
   asio::awaitable<void> end_stream(sink_port& s) {
     if (s.closed) co_return;
     s.closed = true;
-    auto [ec] = co_await s.ch.async_send(error_code{}, message_ptr{}, as_tuple_awaitable);
+    auto ec = co_await s.ch.async_send(message_ptr{});
     if (is_cancel_code(ec) && aborting) throw boost::system::system_error(ec);
   }
 
   static bool try_next(detail::lane& l, envelope& e) {
-    if (!l.ch.try_receive([&](error_code, envelope v) { e = std::move(v); })) return false;
+    if (!l.ch.try_receive(e)) return false;
     if (e.msg) --l.depth;
     return true;
   }
 
   static asio::awaitable<envelope> next(detail::lane& l) {
-    auto [ec, e] = co_await l.ch.async_receive(as_tuple_awaitable);
+    auto [ec, e] = co_await l.ch.async_receive();
     if (ec) throw boost::system::system_error(ec);
     if (e.msg) --l.depth;
     co_return e;
+  }
+
+  // route_primary waits on an empty ingress lane with nothing in hand.
+  bool router_parked = false;
+
+  // A source's message routed on the spot, in the source's own turn, when nothing can be
+  // ahead of it: the router is parked on an empty lane, there is no stage, and every open sink
+  // has room, so delivery cannot stop half way. Saves the ingress hop (and touches the message
+  // while it is still in cache). False: use the lane.
+  bool try_route_inline(message_ptr& m) {
+    if (!router_parked || stage || primary.ch.size() != 0) return false;
+    for (auto& s : sinks)
+      if (!s->closed && s->ch.full()) return false;
+    pending_delivery pending;
+    if (!try_dispatch(m, false, pending)) {
+      // Cannot happen (every sink had room); never lose a message silently all the same.
+      auto& s = pending.only ? *pending.only : *sinks[pending.next];
+      s.stats.drops.fetch_add(1, std::memory_order_relaxed);
+    }
+    m.reset();
+    return true;
   }
 
   asio::awaitable<void> route_primary() {
     std::size_t live = sources.size();
     while (live > 0) {
       envelope e;
-      if (!try_next(primary, e)) e = co_await next(primary);
+      if (!try_next(primary, e)) {
+        router_parked = true;
+        try {
+          e = co_await next(primary);
+        } catch (...) {
+          router_parked = false;
+          throw;
+        }
+        router_parked = false;
+      }
       if (!e.msg) {
         --live;
         continue;
@@ -557,7 +589,7 @@ struct pipeline::impl {
       abandoned.fetch_add(s.depth, std::memory_order_relaxed);
       s.depth = 0;
     }
-    s.ch.cancel();  // a router waiting to send to this sink gives up (close() alone leaves it waiting)
+    s.ch.cancel();  // a router waiting to send to this sink gives up (channel_cancelled)
     s.ch.close();
   }
 
@@ -614,7 +646,7 @@ asio::awaitable<void> message_writer::send(message_ptr m) {
   auto& lane = *p.target;
   const auto size = m->record().size();
   ++lane.depth;
-  auto [ec] = co_await lane.ch.async_send(error_code{}, envelope{std::move(m), p.index}, as_tuple_awaitable);
+  auto ec = co_await lane.ch.async_send(envelope{std::move(m), p.index});
   if (ec) {
     --lane.depth;
     throw boost::system::system_error(ec);
@@ -632,13 +664,14 @@ bool message_writer::offer(message_ptr& m) {
   }
   const auto size = m->record().size();
   auto& lane = *p.target;
-  // Counted before the send: a router waiting on the lane may run as part of it.
-  ++lane.depth;
-  if (!lane.ch.try_send(error_code{}, envelope{m, p.index})) {
-    --lane.depth;
-    return false;
+  if (&lane == &p.owner->primary && p.owner->try_route_inline(m)) {
+    bump(p.stats.messages);
+    bump(p.stats.bytes, size);
+    return true;
   }
-  m.reset();
+  if (lane.ch.full()) return false;
+  ++lane.depth;
+  lane.ch.try_send(envelope{std::move(m), p.index});  // takes m (a waiting router is woken later)
   bump(p.stats.messages);
   bump(p.stats.bytes, size);
   return true;
@@ -656,9 +689,9 @@ asio::any_io_executor message_writer::get_executor() const { return port_->owner
 asio::awaitable<message_ptr> message_reader::receive() {
   auto& s = *port_;
   message_ptr m;
-  bool got = s.ch.try_receive([&](error_code, message_ptr v) { m = std::move(v); });
+  bool got = s.ch.try_receive(m);
   if (!got) {
-    auto [ec, v] = co_await s.ch.async_receive(as_tuple_awaitable);
+    auto [ec, v] = co_await s.ch.async_receive();
     if (ec == asio::experimental::error::channel_closed) co_return nullptr;
     if (ec) throw boost::system::system_error(ec);
     m = std::move(v);
@@ -673,7 +706,7 @@ asio::awaitable<message_ptr> message_reader::receive() {
 
 bool message_reader::try_receive(message_ptr& out) {
   auto& s = *port_;
-  bool got = s.ch.try_receive([&](error_code, message_ptr v) { out = std::move(v); });
+  bool got = s.ch.try_receive(out);
   if (!got) {
     // A sink whose channel was closed (it ended early) sees the end of its stream.
     if (!s.ch.is_open()) {

@@ -201,7 +201,10 @@ message_ptr gor_file_merge::pop_top() {
 message_ptr gor_file_merge::try_next() {
   if (!primed_) return nullptr;
   if (refill_) {
-    if (!files_[*refill_]->fill_buffered()) return nullptr;
+    auto& f = *files_[*refill_];
+    if (!f.fill_buffered()) return nullptr;
+    // The only open file, none waiting: its head is next, no heap to keep (refill_ stays).
+    if (heap_.empty() && waiting_.empty() && !f.empty()) return f.pop();
     reinsert(*refill_);
     refill_.reset();
   }
