@@ -15,28 +15,6 @@ namespace coreplay {
 
 namespace {
 
-// Allocates the shared_ptr's block with `extra` bytes after it and reports where they start:
-// a message built by make() and its record are one allocation. allocate_shared allocates
-// before it constructs, so the constructor sees the address.
-template <class T>
-struct tail_allocator {
-  using value_type = T;
-  char** tail;
-  std::size_t extra;
-
-  tail_allocator(char** t, std::size_t e) noexcept : tail(t), extra(e) {}
-  template <class U>
-  tail_allocator(const tail_allocator<U>& o) noexcept : tail(o.tail), extra(o.extra) {}
-
-  T* allocate(std::size_t n) {
-    char* p = static_cast<char*>(::operator new(n * sizeof(T) + extra));
-    *tail = p + n * sizeof(T);
-    return reinterpret_cast<T*>(p);
-  }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(static_cast<void*>(p)); }
-  template <class U>
-  bool operator==(const tail_allocator<U>& o) const noexcept { return tail == o.tail; }
-};
 
 // Freed message objects (parse, parse_view: one size), kept per thread for the next message:
 // a file replay makes and frees millions of them in batches of a queue's length, far more than
@@ -85,7 +63,8 @@ class block_pool {
   }
 
  private:
-  static constexpr std::size_t max_kept = 4096;
+  // About a queue's worth of small blocks; at most ~1 MiB of each larger size class.
+  static constexpr std::size_t max_kept = Size <= 512 ? 4096 : (std::size_t{1} << 20) / Size;
   struct node {
     node* next;
   };
@@ -136,6 +115,51 @@ struct pooled_allocator {
   }
   template <class U>
   bool operator==(const pooled_allocator<U>&) const noexcept { return true; }
+};
+
+// make(): a message and its record in one block, from a per-thread pool by size class (a
+// capture hands thousands of messages to the pipeline per batch; malloc's per-thread cache
+// holds a handful per size, so without the pool most take malloc's slower paths both ways).
+constexpr std::size_t largest_pooled = 4096;
+
+void* get_block(std::size_t bytes) {
+  if (bytes <= 256) return block_pool<256>::get();
+  if (bytes <= 512) return block_pool<512>::get();
+  if (bytes <= 1024) return block_pool<1024>::get();
+  if (bytes <= 2048) return block_pool<2048>::get();
+  if (bytes <= largest_pooled) return block_pool<4096>::get();
+  return ::operator new(bytes);
+}
+
+void put_block(void* p, std::size_t bytes) noexcept {
+  if (bytes <= 256) return block_pool<256>::put(p);
+  if (bytes <= 512) return block_pool<512>::put(p);
+  if (bytes <= 1024) return block_pool<1024>::put(p);
+  if (bytes <= 2048) return block_pool<2048>::put(p);
+  if (bytes <= largest_pooled) return block_pool<4096>::put(p);
+  ::operator delete(p);
+}
+
+// Allocates the shared_ptr's block with `extra` bytes after it and reports where they start.
+// allocate_shared allocates before it constructs, so the constructor sees the address.
+template <class T>
+struct tail_allocator {
+  using value_type = T;
+  char** tail;
+  std::size_t extra;
+
+  tail_allocator(char** t, std::size_t e) noexcept : tail(t), extra(e) {}
+  template <class U>
+  tail_allocator(const tail_allocator<U>& o) noexcept : tail(o.tail), extra(o.extra) {}
+
+  T* allocate(std::size_t n) {
+    char* p = static_cast<char*>(get_block(n * sizeof(T) + extra));
+    *tail = p + n * sizeof(T);
+    return reinterpret_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t n) noexcept { put_block(p, n * sizeof(T) + extra); }
+  template <class U>
+  bool operator==(const tail_allocator<U>& o) const noexcept { return tail == o.tail; }
 };
 
 }  // namespace
