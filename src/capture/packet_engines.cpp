@@ -35,9 +35,10 @@ using boost::system::error_code;
 namespace {
 
 constexpr int frames_per_read = 8192;  // yield to the pipeline between batches
-// Files: fewer, so the messages of one batch (about 2 per 3 packets at most) fit in the pools
-// of freed message blocks (4096 small ones) and go back to them before the next batch.
-constexpr int file_frames_per_read = 4096;
+// Files: fewer, so the messages of one batch (about 2 per 3 packets at most) fit in a sink's
+// queue (1024 by default) and are routed straight to it, and go back to the pools of freed
+// message blocks before the next batch is built.
+constexpr int file_frames_per_read = 1024;
 
 std::int64_t realtime_ns() {
   timespec ts{};
