@@ -173,7 +173,7 @@ void stages(const char* path) {
   auto show = [](const char* what, const result& r) {
     std::printf("  %-38s %6.2f M packets/s (%.0f ns/packet)\n", what, r.packets / r.secs / 1e6, r.secs * 1e9 / r.packets);
   };
-  show("read (memory-mapped)", stage(path, [](capture::link_type, const capture::file_frame& f) { return f.bytes.size(); }));
+  show("read", stage(path, [](capture::link_type, const capture::file_frame& f) { return f.bytes.size(); }));
   show("read + decode", stage(path, [](capture::link_type l, const capture::file_frame& f) {
          capture::tcp_segment s;
          return capture::decode_packet(l, f.bytes, f.wire_length, f.timestamp_ns, s) == capture::decode_error::none ? 1u : 0u;

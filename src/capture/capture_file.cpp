@@ -7,7 +7,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <stdexcept>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,8 +18,8 @@ constexpr std::uint32_t magic_usec = 0xa1b2c3d4;
 constexpr std::uint32_t magic_nsec = 0xa1b23c4d;
 constexpr std::size_t file_header_size = 24;
 constexpr std::size_t record_header_size = 16;
-// Pages behind the read position are given back in steps of this size.
-constexpr std::size_t release_step = std::size_t{8} << 20;
+// Read size: large enough that read(2) calls cost nothing per packet.
+constexpr std::size_t block_size = std::size_t{1} << 20;
 
 std::uint32_t load32(const std::uint8_t* p, bool swapped) noexcept {
   std::uint32_t v;
@@ -64,14 +63,15 @@ capture_file::capture_file(const std::string& path, const std::string& bpf_filte
   const std::uint32_t snaplen = static_cast<std::uint32_t>(std::max(pcap_snapshot(handle_), 0));
   max_caplen_ = std::min<std::uint32_t>(std::max<std::uint32_t>(snaplen, 262144), 64u << 20);
 
-  // A classic pcap in a regular file: map it.
+  if (filter_) pcap_setfilter(handle_, filter_.get());  // for libpcap's reader; unused if direct
+  // A classic pcap in a regular file: read it here.
   if (path == "-") return;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st {};
   if (fd < 0) return;
-  std::uint8_t head[4] = {};
-  bool classic = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= static_cast<off_t>(file_header_size) &&
-                 ::pread(fd, head, 4, 0) == 4;
+  struct stat st {};
+  std::uint8_t head[file_header_size] = {};
+  bool classic = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                 ::pread(fd, head, file_header_size, 0) == static_cast<ssize_t>(file_header_size);
   if (classic) {
     std::uint32_t magic;
     std::memcpy(&magic, head, 4);
@@ -84,35 +84,58 @@ capture_file::capture_file(const std::string& path, const std::string& bpf_filte
     }
     if (classic) fraction_ns_ = (swapped_ ? __builtin_bswap32(magic) : magic) == magic_nsec ? 1 : 1000;
   }
-  if (classic) {
-    void* p = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p != MAP_FAILED) {
-      ::madvise(p, static_cast<std::size_t>(st.st_size), MADV_SEQUENTIAL);
-      map_ = static_cast<const std::uint8_t*>(p);
-      map_size_ = static_cast<std::size_t>(st.st_size);
-      pos_ = file_header_size;
-    }
+  if (!classic || ::lseek(fd, static_cast<off_t>(file_header_size), SEEK_SET) < 0) {
+    ::close(fd);
+    return;
   }
-  ::close(fd);
-  if (map_) {
-    pcap_close(handle_);  // the filter, once compiled, needs no handle
-    handle_ = nullptr;
-  } else if (filter_) {
-    pcap_setfilter(handle_, filter_.get());
-  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  fd_ = fd;
+  capacity_ = block_size;
+  block_ = std::make_unique<std::uint8_t[]>(capacity_);
+  block_offset_ = file_header_size;
+  pcap_close(handle_);  // the filter, once compiled, needs no handle
+  handle_ = nullptr;
 }
 
 capture_file::~capture_file() {
-  if (map_) ::munmap(const_cast<std::uint8_t*>(map_), map_size_);
+  if (fd_ >= 0) ::close(fd_);
   if (filter_) pcap_freecode(filter_.get());
   if (handle_) pcap_close(handle_);
 }
 
 void capture_file::corrupt(const std::string& why) const {
-  throw std::runtime_error(path_ + ": " + why + " at byte " + std::to_string(pos_));
+  throw std::runtime_error(path_ + ": " + why + " at byte " + std::to_string(block_offset_ + pos_));
 }
 
-int capture_file::next(file_frame& out) { return map_ ? next_mapped(out) : next_libpcap(out); }
+int capture_file::next(file_frame& out) { return fd_ >= 0 ? next_direct(out) : next_libpcap(out); }
+
+bool capture_file::fill(std::size_t bytes) {
+  if (end_ - pos_ >= bytes) return true;
+  // Keep the unread tail: move it to the front, grow the block for a frame larger than it.
+  const std::size_t tail = end_ - pos_;
+  if (bytes > capacity_) {
+    auto bigger = std::make_unique<std::uint8_t[]>(bytes);
+    std::memcpy(bigger.get(), block_.get() + pos_, tail);
+    block_ = std::move(bigger);
+    capacity_ = bytes;
+  } else if (pos_ > 0) {
+    std::memmove(block_.get(), block_.get() + pos_, tail);
+  }
+  block_offset_ += pos_;
+  pos_ = 0;
+  end_ = tail;
+  while (end_ < bytes && !eof_) {
+    ssize_t n = ::read(fd_, block_.get() + end_, capacity_ - end_);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(path_ + ": read error at byte " + std::to_string(block_offset_ + end_) + ": " +
+                               std::strerror(errno));
+    }
+    if (n == 0) eof_ = true;
+    end_ += static_cast<std::size_t>(n);
+  }
+  return end_ >= bytes;
+}
 
 int capture_file::next_libpcap(file_frame& out) {
   pcap_pkthdr* hdr = nullptr;
@@ -127,14 +150,13 @@ int capture_file::next_libpcap(file_frame& out) {
   return 1;
 }
 
-int capture_file::next_mapped(file_frame& out) {
-  if (pos_ - released_ >= release_step) release_consumed();
-  const std::size_t left = map_size_ - pos_;
-  if (left == 0) return -1;
-  if (left < record_header_size)
-    corrupt("truncated dump file: " + std::to_string(left) + " bytes of a " + std::to_string(record_header_size) +
-            "-byte record header");
-  const std::uint8_t* h = map_ + pos_;
+int capture_file::next_direct(file_frame& out) {
+  if (!fill(record_header_size)) {
+    if (end_ == pos_) return -1;
+    corrupt("truncated dump file: " + std::to_string(end_ - pos_) + " bytes of a " +
+            std::to_string(record_header_size) + "-byte record header");
+  }
+  const std::uint8_t* h = block_.get() + pos_;
   const std::uint32_t sec = load32(h, swapped_);
   const std::uint32_t frac = load32(h + 4, swapped_);
   const std::uint32_t caplen = load32(h + 8, swapped_);
@@ -142,10 +164,10 @@ int capture_file::next_mapped(file_frame& out) {
   if (caplen > max_caplen_)
     corrupt("invalid packet capture length " + std::to_string(caplen) + ", bigger than the maximum of " +
             std::to_string(max_caplen_));
-  if (left - record_header_size < caplen)
+  if (!fill(record_header_size + caplen))
     corrupt("truncated dump file: a " + std::to_string(caplen) + "-byte packet with only " +
-            std::to_string(left - record_header_size) + " bytes left");
-  const std::uint8_t* data = h + record_header_size;
+            std::to_string(end_ - pos_ - record_header_size) + " bytes left");
+  const std::uint8_t* data = block_.get() + pos_ + record_header_size;  // fill() may have moved the block
   pos_ += record_header_size + caplen;
   if (filter_) {
     pcap_pkthdr ph{};
@@ -157,17 +179,6 @@ int capture_file::next_mapped(file_frame& out) {
   out.wire_length = len;
   out.timestamp_ns = std::int64_t(sec) * 1'000'000'000 + std::int64_t(frac) * fraction_ns_;
   return 1;
-}
-
-void capture_file::release_consumed() {
-  // Everything before pos_ has been handed over and used: those pages leave this process's
-  // resident set (they stay in the page cache), so reading a large file keeps RSS flat.
-  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  const std::size_t upto = pos_ / page * page;
-  if (upto > released_) {
-    ::madvise(const_cast<std::uint8_t*>(map_) + released_, upto - released_, MADV_DONTNEED);
-    released_ = upto;
-  }
 }
 
 }  // namespace coreplay::capture

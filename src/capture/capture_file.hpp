@@ -1,6 +1,8 @@
-// Frames of a pcap or pcapng file. Classic pcap files (what tcpdump writes) are read from a
-// memory map: each frame is handed over where it lies in the page cache, with no read(2) copy
-// and no per-packet stdio call. pcapng, pipes and other formats go through libpcap.
+// Frames of a pcap or pcapng file. Classic pcap files (what tcpdump writes) are read here in
+// 1 MiB blocks, each frame handed over where it lies in the block: no per-packet stdio call and
+// no copy per frame (libpcap freads every record into its own buffer). Not memory-mapped: a
+// file truncated while mapped kills the process with SIGBUS. pcapng, pipes and other formats
+// go through libpcap.
 #pragma once
 
 #include "capture/packet_decoder.hpp"
@@ -33,8 +35,8 @@ class capture_file {
 
   // Hands up to `max_frames` frames that pass the filter to f(const file_frame&); the bytes
   // are valid during the call only. Returns false at the end of the file. Throws
-  // std::runtime_error naming the file (and the byte offset for the memory-mapped reader) on
-  // a truncated or corrupt record; the frames before it have been handed over.
+  // std::runtime_error naming the file (and the byte offset when read directly) on a
+  // truncated or corrupt record or a read error; the frames before it have been handed over.
   template <class F>
   bool read(F&& f, int max_frames) {
     file_frame fr;
@@ -48,25 +50,30 @@ class capture_file {
 
   link_type link() const noexcept { return link_; }
   const std::string& path() const noexcept { return path_; }
-  bool memory_mapped() const noexcept { return map_ != nullptr; }
+  // Read by this class (a classic pcap in a file), not by libpcap.
+  bool direct() const noexcept { return fd_ >= 0; }
 
  private:
   // 1: a frame, 0: filtered out, -1: end of file.
   int next(file_frame& out);
-  int next_mapped(file_frame& out);
+  int next_direct(file_frame& out);
   int next_libpcap(file_frame& out);
-  void release_consumed();
+  // At least `bytes` unread bytes in the block, reading more; false at the end of the file.
+  bool fill(std::size_t bytes);
   [[noreturn]] void corrupt(const std::string& why) const;
 
   std::string path_;
   pcap* handle_ = nullptr;           // libpcap: the reader (pcapng...), or the filter's compiler
-  std::unique_ptr<bpf_program> filter_;  // for the mapped reader
+  std::unique_ptr<bpf_program> filter_;  // for the direct reader
   link_type link_ = link_type::ethernet;
-  // Memory-mapped classic pcap.
-  const std::uint8_t* map_ = nullptr;
-  std::size_t map_size_ = 0;
-  std::size_t pos_ = 0;
-  std::size_t released_ = 0;  // pages before this offset were given back (RSS stays flat)
+  // Direct reading of a classic pcap.
+  int fd_ = -1;
+  std::unique_ptr<std::uint8_t[]> block_;
+  std::size_t capacity_ = 0;
+  std::size_t pos_ = 0;          // next unread byte in block_
+  std::size_t end_ = 0;          // end of the bytes read into block_
+  std::uint64_t block_offset_ = 0;  // file offset of block_[0]
+  bool eof_ = false;
   bool swapped_ = false;      // the file's byte order is not ours
   std::int64_t fraction_ns_ = 1000;  // nanoseconds per unit of the timestamp fraction
   std::uint32_t max_caplen_ = 0;

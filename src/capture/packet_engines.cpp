@@ -204,7 +204,7 @@ class pcap_file_engine final : public packet_engine {
   }
   bool finite() const override { return true; }
   std::string describe() const override {
-    return "pcap file " + cfg_.device + (file_.memory_mapped() ? " (memory-mapped)" : "");
+    return "pcap file " + cfg_.device + (file_.direct() ? " (read directly)" : " (through libpcap)");
   }
 
  private:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --input-raw on capture files: memory-mapped pcap, pcapng and stdin through libpcap, and a
+# --input-raw on capture files: classic pcap read directly, pcapng and stdin through libpcap, and a
 # truncated file (what a killed tcpdump leaves): every message before the cut is delivered,
 # then one line names the file and the byte offset, exit code 1.
 . "$(dirname "$0")/../support/cli_lib.sh"
@@ -10,7 +10,7 @@ count() { grep -ac '^[12] [0-9a-f]\{24\} ' "$1"; }
 expect_exit 0 "pcap file" "$BIN" --input-raw "$PCAP:0" --input-raw-track-response --output-stdout --verbose 1
 want=$(count "$WORK/out")
 [ "$want" -gt 4 ] && pass "pcap file: $want messages" || fail "pcap file: $want messages"
-expect_in "$WORK/err" "(memory-mapped)" "classic pcap is memory-mapped"
+expect_in "$WORK/err" "(read directly)" "classic pcap read without libpcap"
 cp "$WORK/out" "$WORK/mapped.out"
 
 expect_exit 0 "pcap on stdin" sh -c "cat '$PCAP' | '$BIN' --input-raw -:0 --input-raw-engine pcap_file --input-raw-track-response --output-stdout"
