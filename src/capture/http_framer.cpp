@@ -282,8 +282,8 @@ void http_framer::scan(std::string_view data, const stream_position& pos) {
         line_start_ = msg_size();
         if (line.empty())
           end_headers();
-        else
-          if (may_frame(line)) header_line(line);
+        else if (may_frame(line))
+          header_line(line);
         break;
       }
       case state::body_length:
@@ -405,7 +405,8 @@ bool http_framer::whole_header(std::string_view data, std::size_t& i) {
   // finds the line ends 16 at a time, then the same checks as the line-by-line states run on
   // each line. Anything else (a header split across segments, a line that is no start line,
   // oversized headers) falls back to those states from the same position, which redo this
-  // work from begin(): nothing here changes state until the headers are known complete.
+  // work: the header fields noted on the way are noted again from the same lines (the same
+  // values), and nothing else changes until the headers are known complete.
   const char* const base = data.data() + i;
   const std::size_t n = std::min(data.size() - i, max_header_bytes);
   std::size_t line = 0;  // start of the current line
