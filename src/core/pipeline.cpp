@@ -352,19 +352,34 @@ struct pipeline::impl {
   bool any_dropped_ = false;
   bool dropped_requests_empty() const { return !any_dropped_; }
 
-  // Fast path without suspension; false when the sink's channel is full.
+  // Whether s takes m at all: false when the sink does not want it, has ended or is over its
+  // rate (the last two counted as drops).
+  bool wants(sink_port& s, const message& m) {
+    if (s.plugin && !s.plugin->accepts(m)) return false;
+    if (s.closed || !s.gate.admit()) {
+      s.stats.drops.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+
+  // Fast path without suspension; false when the sink's channel is full (m untouched).
   bool try_deliver(sink_port& s, const message_ptr& m, bool& done) {
     done = true;
-    if (s.plugin && !s.plugin->accepts(*m)) return true;
-    if (s.closed) {
-      s.stats.drops.fetch_add(1, std::memory_order_relaxed);
-      return true;
-    }
-    if (!s.gate.admit()) {
-      s.stats.drops.fetch_add(1, std::memory_order_relaxed);
-      return true;
-    }
+    if (!wants(s, *m)) return true;
     if (!s.ch.try_send(m)) {
+      done = false;
+      return false;
+    }
+    ++s.depth;
+    return true;
+  }
+  // The same for the last (or only) destination: the channel takes m itself when it has room,
+  // saving a reference count increment now and a decrement when the sender drops its copy.
+  bool try_hand_over(sink_port& s, message_ptr& m, bool& done) {
+    done = true;
+    if (!wants(s, *m)) return true;
+    if (!s.ch.try_send(std::move(m))) {
       done = false;
       return false;
     }
@@ -384,9 +399,9 @@ struct pipeline::impl {
     if (!try_deliver(s, m, done)) co_await deliver_slow(s, m);
   }
 
-  // Routes m as far as it goes without suspending. True when it is done; false when a sink's
-  // channel was full: then m is the message to deliver (already filtered) and `pending` says
-  // where to continue (finish_dispatch).
+  // Routes m as far as it goes without suspending. True when it is done (m may have been taken
+  // and left empty); false when a sink's channel was full: then m is the message to deliver
+  // (already filtered) and `pending` says where to continue (finish_dispatch).
   struct pending_delivery {
     sink_port* only = nullptr;  // split mode: the one sink
     std::size_t next = 0;       // fan-out: the first sink not yet served
@@ -406,7 +421,7 @@ struct pipeline::impl {
     if (!opts.split_output || from_feedback || sinks.size() < 2) {
       for (std::size_t i = 0; i < sinks.size(); ++i) {
         bool done;
-        if (!try_deliver(*sinks[i], m, done)) {
+        if (!(i + 1 == sinks.size() ? try_hand_over(*sinks[i], m, done) : try_deliver(*sinks[i], m, done))) {
           pending.next = i;
           return false;
         }
@@ -426,7 +441,7 @@ struct pipeline::impl {
       pick = fnv1a32(opts.recognize_tcp_sessions ? m->id().substr(0, 16) : m->id()) % sinks.size();
     }
     bool done;
-    if (try_deliver(*sinks[pick], m, done)) return true;
+    if (try_hand_over(*sinks[pick], m, done)) return true;
     pending.only = sinks[pick].get();
     return false;
   }
