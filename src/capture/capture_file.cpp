@@ -109,8 +109,7 @@ void capture_file::corrupt(const std::string& why) const {
 
 int capture_file::next(file_frame& out) { return fd_ >= 0 ? next_direct(out) : next_libpcap(out); }
 
-bool capture_file::fill(std::size_t bytes) {
-  if (end_ - pos_ >= bytes) return true;
+bool capture_file::refill(std::size_t bytes) {
   // Keep the unread tail: move it to the front, grow the block for a frame larger than it.
   const std::size_t tail = end_ - pos_;
   if (bytes > capacity_) {

@@ -59,7 +59,8 @@ class capture_file {
   int next_direct(file_frame& out);
   int next_libpcap(file_frame& out);
   // At least `bytes` unread bytes in the block, reading more; false at the end of the file.
-  bool fill(std::size_t bytes);
+  bool fill(std::size_t bytes) { return end_ - pos_ >= bytes || refill(bytes); }
+  bool refill(std::size_t bytes);
   [[noreturn]] void corrupt(const std::string& why) const;
 
   std::string path_;
