@@ -401,50 +401,44 @@ void http_framer::scan(std::string_view data, const stream_position& pos) {
 }
 
 bool http_framer::whole_header(std::string_view data, std::size_t& i) {
-  // The usual case, a start line and all its headers inside this feed: one pass over the bytes
-  // finds the line ends 16 at a time, then the same checks as the line-by-line states run on
-  // each line. Anything else (a header split across segments, a line that is no start line,
-  // oversized headers) falls back to those states from the same position, which redo this
-  // work: the header fields noted on the way are noted again from the same lines (the same
-  // values), and nothing else changes until the headers are known complete.
+  // The usual case, a start line and all its headers inside this feed: the start line is
+  // checked first (bytes that are no HTTP cost nothing more), then one pass finds the line
+  // ends 16 at a time and looks only at lines that may frame and at the blank line. Anything
+  // else (headers split across segments, no start line, oversized headers) falls back to the
+  // line-by-line states from the same position, which redo this work: the header fields noted
+  // on the way are noted again from the same lines (the same values), and nothing else
+  // changes until the headers are known complete.
   const char* const base = data.data() + i;
   const std::size_t n = std::min(data.size() - i, max_header_bytes);
-  std::size_t line = 0;  // start of the current line
-  bool first = true;
-  std::string_view start;
-  auto on_line = [&](std::size_t nl) {  // false: the headers end here
-    std::string_view l = strip_eol(std::string_view(base + line, nl + 1 - line));
+  const void* eol = std::memchr(base, '\n', std::min(n, max_start_line + 1));
+  if (!eol) return false;
+  std::size_t line = static_cast<std::size_t>(static_cast<const char*>(eol) - base) + 1;  // the next line
+  const std::string_view start = strip_eol(std::string_view(base, line));
+  const int kind = start_line_kind(start);
+  if (kind == 0) return false;
+  auto at_line_end = [&](std::size_t nl) {  // false: the blank line, the headers end here
+    const char* l = base + line;
+    const std::size_t len = nl - line;  // without the '\n'
     line = nl + 1;
-    if (first) {
-      first = false;
-      start = l;
-      return true;
-    }
-    if (l.empty()) return false;
-    if (may_frame(l)) header_line(l);
+    if (len == 0 || (len == 1 && l[0] == '\r')) return false;
+    if (may_frame(std::string_view(l, len))) header_line(strip_eol(std::string_view(l, len + 1)));
     return true;
   };
-  std::size_t k = 0;
+  const __m128i newline = _mm_set1_epi8('\n');
+  std::size_t k = line;
   for (; k + 16 <= n; k += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + k));
-    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
-    while (mask) {
-      std::size_t nl = k + static_cast<std::size_t>(__builtin_ctz(mask));
-      mask &= mask - 1;
-      if (first && nl > max_start_line) return false;
-      if (!on_line(nl)) return accept_whole_header(start, line, i);
-    }
+    auto mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(base + k)), newline)));
+    for (; mask; mask &= mask - 1)
+      if (!at_line_end(k + static_cast<std::size_t>(__builtin_ctz(mask)))) return accept_whole_header(start, kind, line, i);
   }
   for (; k < n; ++k)
-    if (base[k] == '\n') {
-      if (first && k > max_start_line) return false;
-      if (!on_line(k)) return accept_whole_header(start, line, i);
-    }
+    if (base[k] == '\n' && !at_line_end(k)) return accept_whole_header(start, kind, line, i);
   return false;
 }
 
-bool http_framer::accept_whole_header(std::string_view start_line, std::size_t length, std::size_t& i) {
-  if (!accept_start_line(start_line)) return false;
+bool http_framer::accept_whole_header(std::string_view start_line, int kind, std::size_t length, std::size_t& i) {
+  accept_start_line_of(start_line, kind == 1);
   borrowing_ = true;
   borrow_off_ = i;
   borrow_len_ = length;
@@ -453,10 +447,20 @@ bool http_framer::accept_whole_header(std::string_view start_line, std::size_t l
   return true;
 }
 
+int http_framer::start_line_kind(std::string_view line) const noexcept {
+  if (role_ != http_role::response && request_line_ok(line, false)) return 1;
+  if (role_ != http_role::request && status_line_ok(line, false)) return 2;
+  return 0;
+}
+
 bool http_framer::accept_start_line(std::string_view line) {
-  bool request = role_ != http_role::response && request_line_ok(line, false);
-  bool response = !request && role_ != http_role::request && status_line_ok(line, false);
-  if (!request && !response) return false;
+  const int kind = start_line_kind(line);
+  if (kind == 0) return false;
+  accept_start_line_of(line, kind == 1);
+  return true;
+}
+
+void http_framer::accept_start_line_of(std::string_view line, bool request) {
   info_.index = index_++;
   info_.is_request = request;
   if (request) {
@@ -470,7 +474,6 @@ bool http_framer::accept_start_line(std::string_view line) {
   emit_start();
   state_ = state::headers;
   line_start_ = msg_size();
-  return true;
 }
 
 void http_framer::reject_start_line(bool at_line_end) {

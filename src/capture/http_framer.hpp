@@ -148,8 +148,11 @@ class http_framer {
   std::size_t msg_size() const noexcept { return borrowing_ ? borrow_len_ : msg_.size(); }
   void begin(const stream_position& pos, std::size_t offset);
   bool whole_header(std::string_view data, std::size_t& i);
-  bool accept_whole_header(std::string_view start_line, std::size_t length, std::size_t& i);
+  bool accept_whole_header(std::string_view start_line, int kind, std::size_t length, std::size_t& i);
+  // 1: a request line (and this side may send requests), 2: a status line, 0: neither.
+  int start_line_kind(std::string_view line) const noexcept;
   bool accept_start_line(std::string_view line);
+  void accept_start_line_of(std::string_view line, bool request);
   void reject_start_line(bool at_line_end);
   // A header line that may_frame() (see the .cpp): notes Content-Length, Transfer-Encoding, Expect.
   void header_line(std::string_view line);
