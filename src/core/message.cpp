@@ -376,13 +376,27 @@ char* put_decimal(char* out, std::int64_t value) noexcept {
   if (v < 100'000'000) return put_short(out, static_cast<std::uint32_t>(v));
   const std::uint64_t high = v / 100'000'000;
   const auto low = static_cast<std::uint32_t>(v % 100'000'000);
-  if (high < 100'000'000) {
-    out = put_short(out, static_cast<std::uint32_t>(high));
-  } else {
-    out = put_short(out, static_cast<std::uint32_t>(high / 100'000'000));
-    out = put8(out, static_cast<std::uint32_t>(high % 100'000'000));
+  // Timestamps of messages made one after another share their digits above the last eight
+  // (they change every 0.1 s): those are kept from the previous call.
+  struct high_digits {
+    std::uint64_t value = ~std::uint64_t{0};
+    char text[16];
+    std::size_t size = 0;
+  };
+  thread_local high_digits last;
+  if (high != last.value) {
+    char* end = last.text;
+    if (high < 100'000'000) {
+      end = put_short(end, static_cast<std::uint32_t>(high));
+    } else {
+      end = put_short(end, static_cast<std::uint32_t>(high / 100'000'000));
+      end = put8(end, static_cast<std::uint32_t>(high % 100'000'000));
+    }
+    last.value = high;
+    last.size = static_cast<std::size_t>(end - last.text);
   }
-  return put8(out, low);
+  std::memcpy(out, last.text, 16);  // at most 11 digits; the rest is overwritten or slack
+  return put8(out + last.size, low);
 }
 
 }  // namespace
