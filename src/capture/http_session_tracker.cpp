@@ -341,16 +341,21 @@ void http_session_tracker::on_end(connection& c, int side, const http_message_in
   ++counters_.responses;
 }
 
-http_session_tracker::message_id http_session_tracker::make_id(const connection& c, int client_side, std::uint32_t low) const {
-  // client_side: the direction whose sender is the client.
-  const ip_address& client_ip = client_side == 0 ? c.key.a_ip : c.key.b_ip;
-  std::uint16_t client_port = client_side == 0 ? c.key.a_port : c.key.b_port;
-  std::uint16_t server_port = client_side == 0 ? c.key.b_port : c.key.a_port;
+http_session_tracker::message_id http_session_tracker::make_id(connection& c, int client_side, std::uint32_t low) const {
+  // client_side: the direction whose sender is the client. The first 16 characters are the
+  // same for every message of the connection: written once.
+  if (c.id_prefix_side != client_side) {
+    const ip_address& client_ip = client_side == 0 ? c.key.a_ip : c.key.b_ip;
+    std::uint16_t client_port = client_side == 0 ? c.key.a_port : c.key.b_port;
+    std::uint16_t server_port = client_side == 0 ? c.key.b_port : c.key.a_port;
+    char* p = put_hex(c.id_prefix, client_port, 4);
+    p = put_hex(p, server_port, 4);
+    put_hex(p, client_ip.last4(), 8);
+    c.id_prefix_side = client_side;
+  }
   message_id id;
-  char* p = put_hex(id.text, client_port, 4);
-  p = put_hex(p, server_port, 4);
-  p = put_hex(p, client_ip.last4(), 8);
-  put_hex(p, low, 8);
+  std::memcpy(id.text, c.id_prefix, sizeof c.id_prefix);
+  put_hex(id.text + sizeof c.id_prefix, low, 8);
   return id;
 }
 

@@ -115,6 +115,8 @@ class http_session_tracker {
     std::size_t accounted = 0;
     bool settled = false;  // in settled_ (nothing in progress) rather than active_
     std::list<connection*>::iterator lru;
+    char id_prefix[16];       // ids' client port, server port, client address (make_id)
+    int id_prefix_side = -1;  // the client side id_prefix was written for
   };
 
   void track(const tcp_segment& s);
@@ -133,7 +135,7 @@ class http_session_tracker {
     char text[24];
     std::string_view view() const noexcept { return {text, sizeof text}; }
   };
-  message_id make_id(const connection& c, int side, std::uint32_t low) const;
+  message_id make_id(connection& c, int side, std::uint32_t low) const;
   bool is_server_port(std::uint16_t port) const noexcept;
 
   capture_options options_;
