@@ -463,11 +463,10 @@ bool http_framer::accept_start_line(std::string_view line) {
 void http_framer::accept_start_line_of(std::string_view line, bool request) {
   info_.index = index_++;
   info_.is_request = request;
-  if (request) {
-    std::string_view method = line.substr(0, line.find(' '));
-    info_.kind = method == "HEAD" ? request_kind::head
-                 : method == "CONNECT" ? request_kind::connect
-                                       : request_kind::normal;
+  if (request) {  // a valid request line: the method is followed by a space
+    info_.kind = line.starts_with("HEAD ")      ? request_kind::head
+                 : line.starts_with("CONNECT ") ? request_kind::connect
+                                                : request_kind::normal;
   } else {
     info_.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
   }
