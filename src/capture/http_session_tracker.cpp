@@ -194,6 +194,9 @@ void http_session_tracker::feed(const tcp_segment& segment) {
   c.last_timestamp_ns = s.timestamp_ns;
   direction& d = c.dir[side];
   d.last_timestamp_ns = s.timestamp_ns;
+  // A bare ACK (a third of the packets of a keep-alive exchange) moves no stream: nothing to
+  // reassemble, frame or account once the times are noted.
+  if (s.payload.empty() && (s.flags & (tcp_flag::syn | tcp_flag::fin | tcp_flag::rst)) == 0) return;
 
   switch (d.reassembler.feed(s)) {
     case tcp_reassembler::feed_result::out_of_order:
