@@ -63,38 +63,40 @@ capture_file::capture_file(const std::string& path, const std::string& bpf_filte
   const std::uint32_t snaplen = static_cast<std::uint32_t>(std::max(pcap_snapshot(handle_), 0));
   max_caplen_ = std::min<std::uint32_t>(std::max<std::uint32_t>(snaplen, 262144), 64u << 20);
 
-  if (filter_) pcap_setfilter(handle_, filter_.get());  // for libpcap's reader; unused if direct
-  // A classic pcap in a regular file: read it here.
-  if (path == "-") return;
+  if (open_direct(path)) {
+    pcap_close(handle_);  // the filter, once compiled, needs no handle
+    handle_ = nullptr;
+  } else if (filter_) {
+    pcap_setfilter(handle_, filter_.get());
+  }
+}
+
+bool capture_file::open_direct(const std::string& path) {
+  // A classic pcap in a regular file (stdin, FIFOs and pcapng stay with libpcap).
+  if (path == "-") return false;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
+  if (fd < 0) return false;
   struct stat st {};
   std::uint8_t head[file_header_size] = {};
-  bool classic = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-                 ::pread(fd, head, file_header_size, 0) == static_cast<ssize_t>(file_header_size);
-  if (classic) {
-    std::uint32_t magic;
+  std::uint32_t magic = 0;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      ::pread(fd, head, file_header_size, 0) == static_cast<ssize_t>(file_header_size))
     std::memcpy(&magic, head, 4);
-    if (magic == magic_usec || magic == magic_nsec) {
-      swapped_ = false;
-    } else if (__builtin_bswap32(magic) == magic_usec || __builtin_bswap32(magic) == magic_nsec) {
-      swapped_ = true;
-    } else {
-      classic = false;  // pcapng or a variant libpcap knows: its reader stays
-    }
-    if (classic) fraction_ns_ = (swapped_ ? __builtin_bswap32(magic) : magic) == magic_nsec ? 1 : 1000;
-  }
-  if (!classic || ::lseek(fd, static_cast<off_t>(file_header_size), SEEK_SET) < 0) {
+  swapped_ = __builtin_bswap32(magic) == magic_usec || __builtin_bswap32(magic) == magic_nsec;
+  const std::uint32_t native = swapped_ ? __builtin_bswap32(magic) : magic;
+  if ((native != magic_usec && native != magic_nsec) ||
+      ::lseek(fd, static_cast<off_t>(file_header_size), SEEK_SET) < 0) {
     ::close(fd);
-    return;
+    swapped_ = false;
+    return false;
   }
+  fraction_ns_ = native == magic_nsec ? 1 : 1000;
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   fd_ = fd;
   capacity_ = block_size;
   block_ = std::make_unique<std::uint8_t[]>(capacity_);
   block_offset_ = file_header_size;
-  pcap_close(handle_);  // the filter, once compiled, needs no handle
-  handle_ = nullptr;
+  return true;
 }
 
 capture_file::~capture_file() {

@@ -54,6 +54,8 @@ class capture_file {
   bool direct() const noexcept { return fd_ >= 0; }
 
  private:
+  // Takes over the reading when `path` is a classic pcap in a regular file.
+  bool open_direct(const std::string& path);
   // 1: a frame, 0: filtered out, -1: end of file.
   int next(file_frame& out);
   int next_direct(file_frame& out);
