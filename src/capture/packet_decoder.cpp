@@ -198,7 +198,7 @@ std::string ip_address::to_string() const {
   return buf;
 }
 
-decode_error decode_packet(link_type link, std::span<const std::uint8_t> captured,
+[[gnu::flatten]] decode_error decode_packet(link_type link, std::span<const std::uint8_t> captured,
                            std::uint32_t wire_length, std::int64_t timestamp_ns,
                            tcp_segment& out) noexcept {
   // Every field is set on success (src and dst whole, IPv4 as mapped): no clearing first.
