@@ -98,21 +98,7 @@ link_type checked_link(pcap_t* h, const std::string& where) {
   return link;
 }
 
-class pcap_engine_base : public packet_engine {
- protected:
-  struct dispatch_context {
-    frame_consumer* consumer;
-    link_type link;
-    std::int64_t scale;
-  };
-  static void on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
-    auto* ctx = reinterpret_cast<dispatch_context*>(user);
-    ctx->consumer->on_frame(frame{ctx->link, std::span<const std::uint8_t>(bytes, h->caplen), h->len,
-                                  std::int64_t(h->ts.tv_sec) * 1'000'000'000 + std::int64_t(h->ts.tv_usec) * ctx->scale});
-  }
-};
-
-class pcap_live_engine final : public pcap_engine_base {
+class pcap_live_engine final : public packet_engine {
  public:
   pcap_live_engine(const asio::any_io_executor& ex, const engine_config& cfg)
       : desc_(ex), timer_(ex), cfg_(cfg) {
@@ -172,6 +158,17 @@ class pcap_live_engine final : public pcap_engine_base {
   }
 
  private:
+  struct dispatch_context {
+    frame_consumer* consumer;
+    link_type link;
+    std::int64_t scale;
+  };
+  static void on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
+    auto* ctx = reinterpret_cast<dispatch_context*>(user);
+    ctx->consumer->on_frame(frame{ctx->link, std::span<const std::uint8_t>(bytes, h->caplen), h->len,
+                                  std::int64_t(h->ts.tv_sec) * 1'000'000'000 + std::int64_t(h->ts.tv_usec) * ctx->scale});
+  }
+
   int dispatch(frame_consumer& c) {
     dispatch_context ctx{&c, link_, scale_};
     int total = 0;

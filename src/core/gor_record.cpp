@@ -24,6 +24,15 @@ constexpr std::size_t line_len = gor_separator_line.size();      // 13
 // byte needs every ~256 bytes of binary. Candidates are confirmed with a full compare.
 const char* find_separator_from(const char* p, std::size_t n, std::size_t i) noexcept;
 
+// The first of the candidate starts i + (each set bit of mask) that is a whole separator.
+inline const char* first_confirmed(const char* p, std::size_t i, unsigned mask) noexcept {
+  for (; mask; mask &= mask - 1) {
+    const std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(mask));
+    if (std::memcmp(p + at, gor_separator.data(), sep_len) == 0) return p + at;
+  }
+  return nullptr;
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 // The same test 32 positions at a time, where the CPU has AVX2 (checked once at run time).
 __attribute__((target("avx2"))) const char* find_separator_avx2(const char* p, std::size_t n) noexcept {
@@ -37,11 +46,7 @@ __attribute__((target("avx2"))) const char* find_separator_avx2(const char* p, s
     __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 12));
     auto mask = static_cast<unsigned>(
         _mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(a, second), _mm256_cmpeq_epi8(b, thirteenth))));
-    while (mask) {
-      const std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(mask));
-      if (std::memcmp(p + at, gor_separator.data(), sep_len) == 0) return p + at;
-      mask &= mask - 1;
-    }
+    if (const char* found = first_confirmed(p, i, mask)) return found;
   }
   return find_separator_from(p, n, i);
 }
@@ -71,11 +76,7 @@ const char* find_separator_from(const char* p, std::size_t n, std::size_t i) noe
     __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 12));
     auto mask = static_cast<unsigned>(
         _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, second), _mm_cmpeq_epi8(b, thirteenth))));
-    while (mask) {
-      const std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(mask));
-      if (std::memcmp(p + at, gor_separator.data(), sep_len) == 0) return p + at;
-      mask &= mask - 1;
-    }
+    if (const char* found = first_confirmed(p, i, mask)) return found;
   }
 #endif
   for (; i <= last; ++i)
