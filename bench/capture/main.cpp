@@ -225,6 +225,10 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 3; ++i) stages(argv[1]);
     return 0;
   }
+  if (const char* st = std::getenv("BENCH_CAPTURE_STAGES"); st && std::string(st) == "pipeline") {  // for profilers
+    for (int i = 0; i < 3; ++i) coreplay_pipeline(argv[1]);
+    return 0;
+  }
   auto bare = bare_libpcap(argv[1]);
   auto ours = coreplay_pipeline(argv[1]);
   bare = bare_libpcap(argv[1]);  // again, with a warm page cache for both
