@@ -41,6 +41,20 @@ std::size_t skip_target_chars(std::string_view s, std::size_t i) noexcept {
   return i;
 }
 
+// The first '\n' in [p, p + n), or nullptr; start lines are short, so inline beats a memchr call.
+const char* find_newline(const char* p, std::size_t n) noexcept {
+  const __m128i newline = _mm_set1_epi8('\n');
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    auto mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), newline)));
+    if (mask) return p + i + static_cast<std::size_t>(__builtin_ctz(mask));
+  }
+  for (; i < n; ++i)
+    if (p[i] == '\n') return p + i;
+  return nullptr;
+}
+
 // Only Content-Length, Transfer-Encoding and Expect matter for framing: most header lines stop
 // at their first byte, before any call. A line starting with white space is an obsolete fold.
 inline bool may_frame(std::string_view line) noexcept {
@@ -90,6 +104,12 @@ int hex_value(char c) noexcept {
 // "HTTP/1.0" or "HTTP/1.1" at the start of s; when partial, s may also be a prefix of it.
 bool version_ok(std::string_view s, bool partial) noexcept {
   static constexpr std::string_view head = "HTTP/1.";
+  if (s.size() >= 8) {  // every whole line: one 8-byte compare (memcmp was a call per line)
+    std::uint64_t v, want;
+    std::memcpy(&v, s.data(), 8);
+    std::memcpy(&want, "HTTP/1.0", 8);
+    return (v | 0x0100000000000000ull) == (want | 0x0100000000000000ull);  // '0' or '1' last
+  }
   std::size_t k = std::min(s.size(), head.size());
   if (s.substr(0, k) != head.substr(0, k)) return false;
   if (s.size() < 8) return partial;
@@ -410,9 +430,9 @@ bool http_framer::whole_header(std::string_view data, std::size_t& i) {
   // changes until the headers are known complete.
   const char* const base = data.data() + i;
   const std::size_t n = std::min(data.size() - i, max_header_bytes);
-  const void* eol = std::memchr(base, '\n', std::min(n, max_start_line + 1));
+  const char* eol = find_newline(base, std::min(n, max_start_line + 1));
   if (!eol) return false;
-  std::size_t line = static_cast<std::size_t>(static_cast<const char*>(eol) - base) + 1;  // the next line
+  std::size_t line = static_cast<std::size_t>(eol - base) + 1;  // the next line
   const std::string_view start = strip_eol(std::string_view(base, line));
   const int kind = start_line_kind(start);
   if (kind == 0) return false;
@@ -485,7 +505,16 @@ void http_framer::reject_start_line(bool at_line_end) {
 }
 
 void http_framer::header_line(std::string_view line) {
-  auto colon = line.find(':');
+  // may_frame() let through a line starting with 'c', 't' or 'e': the only names that matter
+  // then are Content-Length, Transfer-Encoding and Expect, whose colon (or, rarely, the white
+  // space before it) comes right after them. Anything else at that place rules the name out
+  // without looking for the colon (Content-Type and the like stop here).
+  const char first = static_cast<char>(line.front() | 0x20);
+  const std::size_t name_len = first == 'c' ? 14 : first == 't' ? 17 : 6;
+  if (line.size() <= name_len) return;
+  const char after = line[name_len];
+  if (after != ':' && after != ' ' && after != '\t') return;
+  auto colon = after == ':' ? name_len : line.find(':');
   if (colon == std::string_view::npos) return;
   std::string_view name = trim(line.substr(0, colon));
   // By length first: Content-Type and the like stop here.

@@ -2,10 +2,10 @@
 #pragma once
 
 #include "capture/capture_options.hpp"
+#include "capture/small_fifo.hpp"
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -192,7 +192,7 @@ class http_framer {
   bool expect_continue_ = false;
   http_message_info info_;
   std::uint64_t index_ = 0;
-  std::deque<request_kind> expected_;
+  small_fifo<request_kind> expected_;
   // Drained after every feed, so a vector read from events_head_ stays a few slots long and
   // allocates nothing once warm (a deque of these large events allocated every few events).
   std::vector<http_event> events_;

@@ -4,13 +4,13 @@
 #include "capture/capture_options.hpp"
 #include "capture/http_framer.hpp"
 #include "capture/packet_decoder.hpp"
+#include "capture/small_fifo.hpp"
 #include "capture/tcp_reassembler.hpp"
 
 #include <coreplay/message.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <span>
 #include <string>
@@ -108,7 +108,7 @@ class http_session_tracker {
     connection_key key;
     direction dir[2];  // dir[0] carries bytes from a to b
     int client = -1;   // index of the direction carrying requests; -1 while unknown
-    std::deque<waiting_request> waiting;
+    small_fifo<waiting_request> waiting;
     bool response_paired = false;  // the response in progress has a request
     waiting_request response_request;
     std::int64_t last_timestamp_ns = 0;
@@ -145,7 +145,7 @@ class http_session_tracker {
   connection* last_ = nullptr;  // the connection of the previous packet
   std::list<connection*> active_;   // by last packet, oldest first
   std::list<connection*> settled_;  // flushed, kept only to pair late responses
-  std::deque<message_ptr> out_;
+  small_fifo<message_ptr> out_;
   std::size_t total_bytes_ = 0;
   capture_counters counters_;
 };
