@@ -37,6 +37,14 @@ std::size_t skip_target_chars(std::string_view s, std::size_t i) noexcept {
     unsigned bad = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(v, del))));
     if (bad) return i + static_cast<std::size_t>(__builtin_ctz(bad));
   }
+  if (i < s.size() && s.size() >= 16) {  // the rest: the last 16 bytes, without those seen
+    const std::size_t at = s.size() - 16;
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + at));
+    __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, space), v);
+    unsigned bad = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(v, del))));
+    bad &= ~((1u << (i - at)) - 1);
+    return bad ? at + static_cast<std::size_t>(__builtin_ctz(bad)) : s.size();
+  }
   while (i < s.size() && is_target_char(static_cast<unsigned char>(s[i]))) ++i;
   return i;
 }
@@ -73,6 +81,12 @@ bool name_is(std::string_view name, std::string_view lower_name) noexcept {
     std::memcpy(&a, name.data() + i, 8);
     std::memcpy(&b, lower_name.data() + i, 8);
     if ((a | ((b & 0x4040404040404040ull) >> 1)) != b) return false;
+  }
+  if (i < name.size() && name.size() >= 8) {  // the rest: the last eight bytes, overlapping
+    std::uint64_t a, b;
+    std::memcpy(&a, name.data() + name.size() - 8, 8);
+    std::memcpy(&b, lower_name.data() + name.size() - 8, 8);
+    return (a | ((b & 0x4040404040404040ull) >> 1)) == b;
   }
   for (; i < name.size(); ++i)
     if ((name[i] | ((lower_name[i] & 0x40) >> 1)) != lower_name[i]) return false;
@@ -516,7 +530,7 @@ void http_framer::header_line(std::string_view line) {
   if (after != ':' && after != ' ' && after != '\t') return;
   auto colon = after == ':' ? name_len : line.find(':');
   if (colon == std::string_view::npos) return;
-  std::string_view name = trim(line.substr(0, colon));
+  std::string_view name = after == ':' ? line.substr(0, name_len) : trim(line.substr(0, colon));
   // By length first: Content-Type and the like stop here.
   if (name.size() != 14 && name.size() != 17 && name.size() != 6) return;
   std::string_view value = trim(line.substr(colon + 1));

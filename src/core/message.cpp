@@ -335,7 +335,7 @@ namespace {
 // Decimal digits of `value` into out; returns the end. Timestamps have 19 digits: they are
 // cut into 8-digit parts, each converted in one register (std::to_chars divides by 100 one
 // step after the other, a third of make()'s time). May write up to 8 bytes past the end.
-std::uint64_t digits8(std::uint32_t v) noexcept {  // exactly 8 digits of v < 10^8, first in the lowest byte
+[[gnu::always_inline]] inline std::uint64_t digits8(std::uint32_t v) noexcept {  // exactly 8 digits of v < 10^8, first in the lowest byte
   // Lanes: two 4-digit halves (32 bits each), then four 2-digit (16 bits), then eight digits.
   // n / 100 == n * 5243 >> 19 for n < 10^4, and n / 10 == n * 103 >> 10 for n < 100.
   std::uint64_t z = (v / 10000) | (std::uint64_t(v % 10000) << 32);
@@ -346,13 +346,13 @@ std::uint64_t digits8(std::uint32_t v) noexcept {  // exactly 8 digits of v < 10
   return z | 0x3030303030303030ull;
 }
 
-char* put8(char* out, std::uint32_t v) noexcept {
+[[gnu::always_inline]] inline char* put8(char* out, std::uint32_t v) noexcept {
   const std::uint64_t z = digits8(v);
   std::memcpy(out, &z, 8);
   return out + 8;
 }
 
-char* put_short(char* out, std::uint32_t v) noexcept {  // v < 10^8, no leading zeros
+[[gnu::always_inline]] inline char* put_short(char* out, std::uint32_t v) noexcept {  // v < 10^8, no leading zeros
   if (v == 0) {
     *out = '0';
     return out + 1;
@@ -364,7 +364,7 @@ char* put_short(char* out, std::uint32_t v) noexcept {  // v < 10^8, no leading 
   return out + (8 - lead);
 }
 
-char* put_decimal(char* out, std::int64_t value) noexcept {
+[[gnu::always_inline]] inline char* put_decimal(char* out, std::int64_t value) noexcept {
   if (value < 0) {
     if (value == -1) {  // gor's "no latency"
       std::memcpy(out, "-1", 2);

@@ -320,17 +320,20 @@ struct pipeline::impl {
 
   // --- routing ---------------------------------------------------------------------------
 
-  message_ptr process(message_ptr m) {
-    if (m->payload().size() > opts.copy_buffer_size) {
+  // In place: m becomes what continues, or empty when it is dropped.
+  void process(message_ptr& m) {
+    if (m->record().size() > opts.copy_buffer_size && m->payload().size() > opts.copy_buffer_size) {
       truncated.fetch_add(1, std::memory_order_relaxed);
       auto keep = m->record().size() - m->payload().size() + opts.copy_buffer_size;
       m = message::parse(std::string(m->record().substr(0, keep)));
-      if (!m) return nullptr;
+      if (!m) return;
     }
+    if (filters.empty() && !any_dropped_) return;  // nothing to look at
     const bool request = m->is_request();
     if (!request && !dropped_requests_empty() && dropped_requests.find(m->id())) {
       filtered.fetch_add(1, std::memory_order_relaxed);
-      return nullptr;
+      m.reset();
+      return;
     }
     for (auto& f : filters) {
       message_ptr out;
@@ -343,11 +346,11 @@ struct pipeline::impl {
       if (!out) {
         filtered.fetch_add(1, std::memory_order_relaxed);
         if (request) { dropped_requests.put(m->id(), true); any_dropped_ = true; }
-        return nullptr;
+        m.reset();
+        return;
       }
       m = std::move(out);
     }
-    return m;
   }
   bool any_dropped_ = false;
   bool dropped_requests_empty() const { return !any_dropped_; }
@@ -414,7 +417,7 @@ struct pipeline::impl {
       pending.only = stage_in.get();
       return false;
     }
-    m = process(std::move(m));
+    process(m);
     if (!m) return true;
     bump(emitter_stats.messages);
     bump(emitter_stats.bytes, m->record().size());
