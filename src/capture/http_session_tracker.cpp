@@ -198,6 +198,18 @@ void http_session_tracker::feed(const tcp_segment& segment) {
   // reassemble, frame or account once the times are noted.
   if (s.payload.empty() && (s.flags & (tcp_flag::syn | tcp_flag::fin | tcp_flag::rst)) == 0) return;
 
+  if (d.reassembler.take_in_order(s)) {
+    // The segment is the stream's next bytes: straight to the framer (what feed(), then
+    // pump() would do, without holding it as a chunk first).
+    if (options_.protocol == capture_protocol::binary && c.dir[1 - side].framer.in_message()) {
+      c.dir[1 - side].framer.flush();
+      drain(c, 1 - side);
+    }
+    d.framer.feed_borrowed(s.payload, stream_position{s.timestamp_ns, s.seq, s.ack});
+    drain(c, side);
+    account(c);
+    return;
+  }
   switch (d.reassembler.feed(s)) {
     case tcp_reassembler::feed_result::out_of_order:
       ++counters_.out_of_order;

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <list>
 #include <span>
 #include <string>
@@ -76,7 +77,16 @@ class http_session_tracker {
     ip_address b_ip;
     std::uint16_t a_port = 0;
     std::uint16_t b_port = 0;
-    friend bool operator==(const connection_key&, const connection_key&) = default;
+    // Word at a time: every packet compares its key with the previous packet's connection.
+    friend bool operator==(const connection_key& x, const connection_key& y) noexcept {
+      std::uint64_t a[4], b[4];
+      std::memcpy(a, x.a_ip.bytes.data(), 16);
+      std::memcpy(a + 2, x.b_ip.bytes.data(), 16);
+      std::memcpy(b, y.a_ip.bytes.data(), 16);
+      std::memcpy(b + 2, y.b_ip.bytes.data(), 16);
+      return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0 && x.a_port == y.a_port &&
+             x.b_port == y.b_port && x.a_ip.v6 == y.a_ip.v6 && x.b_ip.v6 == y.b_ip.v6;
+    }
   };
   struct key_hash {
     std::size_t operator()(const connection_key& k) const noexcept;

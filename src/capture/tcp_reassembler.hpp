@@ -50,6 +50,18 @@ class tcp_reassembler {
 
   // Takes one segment; read what became contiguous with next() until it returns nullopt.
   feed_result feed(const tcp_segment& s);
+  // The usual case in one step: a data segment (no SYN/FIN/RST) carrying exactly the next
+  // bytes while nothing is held, pending or owed as a gap. Then the stream moves past it and
+  // the caller reads s.payload itself (what feed() then next() would hand out); else false and
+  // nothing changes.
+  bool take_in_order(const tcp_segment& s) noexcept {
+    if (!started_ || pending_ || !held_.empty() || restart_ || skipping_ || gap_ != 0 || fin_off_ >= 0 ||
+        s.seq != next_seq_ || s.payload.empty() || (s.flags & (tcp_flag::syn | tcp_flag::fin | tcp_flag::rst)) != 0)
+      return false;
+    next_off_ += static_cast<std::int64_t>(s.payload.size());
+    next_seq_ += static_cast<std::uint32_t>(s.payload.size());
+    return true;
+  }
   std::optional<chunk> next();
 
   // Gives up waiting for missing bytes: held data becomes readable, each hole reported as a gap.

@@ -492,6 +492,17 @@ struct pipeline::impl {
   // while it is still in cache). False: use the lane.
   bool try_route_inline(message_ptr& m) {
     if (!router_parked || stage || primary.ch.size() != 0) return false;
+    if (sinks.size() == 1 && filters.empty() && m->record().size() <= opts.copy_buffer_size) {
+      // One output and nothing between: what try_dispatch would do, without its general steps.
+      auto& s = *sinks[0];
+      if (!s.closed && s.ch.full()) return false;
+      bump(emitter_stats.messages);
+      bump(emitter_stats.bytes, m->record().size());
+      bool done;
+      try_hand_over(s, m, done);  // has room: cannot fail
+      m.reset();
+      return true;
+    }
     for (auto& s : sinks)
       if (!s->closed && s->ch.full()) return false;
     pending_delivery pending;
