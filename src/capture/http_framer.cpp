@@ -230,7 +230,7 @@ void http_framer::clear_message() {
   msg_.clear();
 }
 
-void http_framer::scan(std::string_view data, const stream_position& pos) {
+[[gnu::flatten]] void http_framer::scan(std::string_view data, const stream_position& pos) {
   if (data.empty()) return;
   data_ = data;
   if (state_ == state::seek && !synced_) at_line_start_ = true;  // segment starts are line starts

@@ -337,7 +337,7 @@ void http_session_tracker::on_end(connection& c, int side, const http_message_in
     } else {
       m = message::make(message_type::request, id.view(), info.first_timestamp_ns, std::nullopt, bytes);
     }
-    out_.push_back(std::move(m));
+    emit(std::move(m));
     ++counters_.messages;
     ++counters_.requests;
     return;
@@ -351,7 +351,7 @@ void http_session_tracker::on_end(connection& c, int side, const http_message_in
   } else {
     id = make_id(c, 1 - side, info.first_seq);
   }
-  out_.push_back(message::make(message_type::response, id.view(), info.first_timestamp_ns, latency, bytes));
+  emit(message::make(message_type::response, id.view(), info.first_timestamp_ns, latency, bytes));
   ++counters_.messages;
   ++counters_.responses;
 }

@@ -65,6 +65,13 @@ class http_session_tracker {
 
   // The next message, or nullptr.
   message_ptr next();
+  // Messages may instead be handed to `take` as they are made: it returns true when it took
+  // the message, false to leave it for next() (then the ones after it wait too, in order).
+  using message_taker = bool (*)(void* context, message_ptr& m);
+  void set_taker(message_taker take, void* context) noexcept {
+    take_ = take;
+    take_context_ = context;
+  }
 
   const capture_counters& counters() const noexcept { return counters_; }
   std::size_t connections() const noexcept { return table_.size(); }
@@ -155,7 +162,14 @@ class http_session_tracker {
   connection* last_ = nullptr;  // the connection of the previous packet
   std::list<connection*> active_;   // by last packet, oldest first
   std::list<connection*> settled_;  // flushed, kept only to pair late responses
+  void emit(message_ptr m) {
+    if (take_ && out_.empty() && take_(take_context_, m)) return;
+    out_.push_back(std::move(m));
+  }
+
   small_fifo<message_ptr> out_;
+  message_taker take_ = nullptr;
+  void* take_context_ = nullptr;
   std::size_t total_bytes_ = 0;
   capture_counters counters_;
 };

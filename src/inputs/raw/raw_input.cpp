@@ -241,6 +241,9 @@ asio::awaitable<void> raw_input::run(message_writer out) {
   auto engine = capture::open_engine(ex, engine_);
   log::at(1, "input-raw ", address_, ": ", engine->describe());
   capture::http_session_tracker tracker(capture_);
+  // Messages go to the pipeline as they are made, while still in cache; what does not fit
+  // waits in the tracker for send_finished().
+  tracker.set_taker([](void* w, message_ptr& m) { return static_cast<message_writer*>(w)->offer(m); }, &out);
   tracker_feed feed(tracker);
   auto& st = out.stats();
   auto& packets = st.counter("packets");
