@@ -684,7 +684,7 @@ asio::awaitable<void> message_writer::send(message_ptr m) {
   bump(p.stats.bytes, size);
 }
 
-bool message_writer::offer(message_ptr& m) {
+[[gnu::flatten]] bool message_writer::offer(message_ptr& m) {
   auto& p = *port_;
   if (!p.gate.admit()) {
     bump(p.stats.drops);
@@ -733,7 +733,7 @@ asio::awaitable<message_ptr> message_reader::receive() {
   co_return m;
 }
 
-bool message_reader::try_receive(message_ptr& out) {
+[[gnu::flatten]] bool message_reader::try_receive(message_ptr& out) {
   auto& s = *port_;
   bool got = s.ch.try_receive(out);
   if (!got) {
