@@ -100,10 +100,16 @@ class http_session_tracker {
   };
   struct connection;
   // The framer reports to its direction, which knows its connection and side.
+  // Fields in the order a packet touches them: what every packet reads first, the framer last,
+  // so a connection whose state left the cache costs few lines to bring back.
   struct direction final : http_event_listener {
     http_session_tracker* tracker = nullptr;
     connection* conn = nullptr;
     int side = 0;
+    bool fin = false;
+    std::int64_t last_timestamp_ns = 0;
+    std::uint64_t counted_skipped = 0;  // framer counters already added to counters_
+    std::uint64_t counted_errors = 0;
     void on_start(const http_message_info& info) override { tracker->on_start(*conn, side, info); }
     void on_end(const http_message_info& info, std::string_view bytes) override {
       tracker->on_end(*conn, side, info, bytes);
@@ -111,10 +117,6 @@ class http_session_tracker {
 
     tcp_reassembler reassembler;
     http_framer framer;
-    std::int64_t last_timestamp_ns = 0;
-    bool fin = false;
-    std::uint64_t counted_skipped = 0;  // framer counters already added to counters_
-    std::uint64_t counted_errors = 0;
   };
   struct waiting_request {
     std::uint32_t id_low = 0;
@@ -123,17 +125,17 @@ class http_session_tracker {
   };
   struct connection {
     connection_key key;
-    direction dir[2];  // dir[0] carries bytes from a to b
     int client = -1;   // index of the direction carrying requests; -1 while unknown
-    small_fifo<waiting_request> waiting;
-    bool response_paired = false;  // the response in progress has a request
-    waiting_request response_request;
-    std::int64_t last_timestamp_ns = 0;
-    std::size_t accounted = 0;
     bool settled = false;  // in settled_ (nothing in progress) rather than active_
+    bool response_paired = false;  // the response in progress has a request
+    std::int64_t last_timestamp_ns = 0;
     std::list<connection*>::iterator lru;
+    std::size_t accounted = 0;
+    waiting_request response_request;
+    small_fifo<waiting_request> waiting;
     char id_prefix[16];       // ids' client port, server port, client address (make_id)
     int id_prefix_side = -1;  // the client side id_prefix was written for
+    direction dir[2];  // dir[0] carries bytes from a to b
   };
 
   void track(const tcp_segment& s);
@@ -156,6 +158,7 @@ class http_session_tracker {
   bool is_server_port(std::uint16_t port) const noexcept;
 
   capture_options options_;
+  tcp_segment scratch_;  // feed_packet's decoded segment
   bool all_ports_ = false;
   std::int64_t expire_ns_ = 0;
   std::unordered_map<connection_key, connection, key_hash> table_;

@@ -55,7 +55,7 @@ class tcp_reassembler {
   // the caller reads s.payload itself (what feed() then next() would hand out); else false and
   // nothing changes.
   bool take_in_order(const tcp_segment& s) noexcept {
-    if (!started_ || pending_ || !held_.empty() || restart_ || skipping_ || gap_ != 0 || fin_off_ >= 0 ||
+    if (!started_ || pending_ || held_bytes_ != 0 || restart_ || skipping_ || gap_ != 0 || fin_off_ >= 0 ||
         s.seq != next_seq_ || s.payload.empty() || (s.flags & (tcp_flag::syn | tcp_flag::fin | tcp_flag::rst)) != 0)
       return false;
     next_off_ += static_cast<std::int64_t>(s.payload.size());
@@ -95,9 +95,9 @@ class tcp_reassembler {
   std::int64_t next_off_ = 0;   // its offset from the start of the stream (no wraparound)
   std::int64_t fin_off_ = -1;
   std::uint64_t gap_ = 0;       // reported with the next chunk
+  std::size_t held_bytes_ = 0;  // zero exactly when held_ is empty (no held piece is empty)
   std::optional<chunk> pending_;
   std::map<std::int64_t, held_segment> held_;
-  std::size_t held_bytes_ = 0;
   std::string current_;  // the held segment being read
 };
 

@@ -54,8 +54,7 @@ class ring_channel {
   // False when empty. Values queued before close() are still received.
   bool try_receive(T& out) {
     if (count_ == 0) return false;
-    out = std::move(slots_[head_]);
-    slots_[head_] = T{};
+    out = std::move(slots_[head_]);  // leaves the slot empty (the values queued are movable handles)
     if (++head_ == slots_.size()) head_ = 0;
     --count_;
     if (send_waiting_) wake(send_waiting_, send_wake_);
