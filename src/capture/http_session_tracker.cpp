@@ -113,25 +113,6 @@ bool http_session_tracker::is_server_port(std::uint16_t port) const noexcept {
   return std::find(options_.ports.begin(), options_.ports.end(), port) != options_.ports.end();
 }
 
-void http_session_tracker::feed_packet(link_type link, std::span<const std::uint8_t> frame,
-                                       std::uint32_t wire_length, std::int64_t timestamp_ns) {
-  ++counters_.packets;
-  counters_.bytes += frame.size();
-  // One segment reused for every packet: the decoder sets all of its fields on success, so
-  // nothing needs clearing first (a fresh one cost a dozen stores per packet).
-  tcp_segment& s = scratch_;
-  decode_error e = decode_packet(link, frame, wire_length, timestamp_ns, s);
-  if (e != decode_error::none) {
-    if (is_malformed(e))
-      ++counters_.malformed;
-    else
-      ++counters_.ignored;
-    return;
-  }
-  if (s.truncated) ++counters_.truncated;
-  track(s);
-}
-
 void http_session_tracker::feed(const tcp_segment& segment) {
   ++counters_.packets;
   counters_.bytes += segment.payload.size();

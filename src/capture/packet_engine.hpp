@@ -17,6 +17,8 @@
 
 namespace coreplay::capture {
 
+class capture_file;
+
 struct frame {
   link_type link;
   std::span<const std::uint8_t> bytes;
@@ -58,6 +60,9 @@ class packet_engine {
   // Returns false once a finite source (a file) has no more.
   virtual boost::asio::awaitable<bool> read(frame_consumer& c, std::chrono::nanoseconds max_wait) = 0;
   virtual bool finite() const { return false; }
+  // A capture file's frames can be read directly, without a call per frame through a
+  // consumer: the file of a pcap_file engine, else nullptr.
+  virtual capture_file* file() noexcept { return nullptr; }
   virtual engine_counters counters() { return {}; }
   // For logs: "libpcap on lo, filter 'tcp port 8080'".
   virtual std::string describe() const = 0;

@@ -200,6 +200,7 @@ class pcap_file_engine final : public packet_engine {
                          file_frames_per_read);
   }
   bool finite() const override { return true; }
+  capture_file* file() noexcept override { return &file_; }
   std::string describe() const override {
     return "pcap file " + cfg_.device + (file_.direct() ? " (read directly)" : " (through libpcap)");
   }
