@@ -165,7 +165,7 @@ void http_session_tracker::feed(const tcp_segment& segment) {
       d.side = i;
       d.framer.set_listener(&d);
     }
-    c.lru = active_.insert(active_.end(), &c);
+    active_.push_back(&c);
     if (!all_ports_)
       set_client(c, is_server_port(s.dst_port) ? side : 1 - side);
   }
@@ -377,8 +377,8 @@ void http_session_tracker::expire(std::int64_t now_ns) {
   while (!active_.empty() && active_.front()->last_timestamp_ns <= cutoff) {
     connection& c = *active_.front();
     flush_connection(c);
-    active_.erase(c.lru);
-    c.lru = settled_.insert(settled_.end(), &c);
+    active_.erase(&c);
+    settled_.push_back(&c);
     c.settled = true;
     account(c);
   }
@@ -407,11 +407,11 @@ void http_session_tracker::flush_all(std::int64_t now_ns) {
 
 void http_session_tracker::touch(connection& c) {
   if (c.settled) {
-    settled_.erase(c.lru);
+    settled_.erase(&c);
     c.settled = false;
-    c.lru = active_.insert(active_.end(), &c);
-  } else if (std::next(c.lru) != active_.end()) {  // most packets follow one of the same connection
-    active_.splice(active_.end(), active_, c.lru);
+    active_.push_back(&c);
+  } else {
+    active_.move_to_back(&c);  // most packets follow one of the same connection: nothing to do
   }
 }
 
@@ -449,9 +449,9 @@ void http_session_tracker::account(connection& c) {
 void http_session_tracker::remove(connection& c) {
   total_bytes_ -= c.accounted;
   if (c.settled)
-    settled_.erase(c.lru);
+    settled_.erase(&c);
   else
-    active_.erase(c.lru);
+    active_.erase(&c);
   if (last_ == &c) last_ = nullptr;
   connection_key key = c.key;  // c dies inside erase
   table_.erase(key);

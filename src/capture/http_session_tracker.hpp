@@ -12,7 +12,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -142,7 +141,8 @@ class http_session_tracker {
     bool settled = false;  // in settled_ (nothing in progress) rather than active_
     bool response_paired = false;  // the response in progress has a request
     std::int64_t last_timestamp_ns = 0;
-    std::list<connection*>::iterator lru;
+    connection* lru_prev = nullptr;  // neighbours in active_ or settled_
+    connection* lru_next = nullptr;
     std::size_t accounted = 0;
     waiting_request response_request;
     small_fifo<waiting_request> waiting;
@@ -176,8 +176,32 @@ class http_session_tracker {
   std::int64_t expire_ns_ = 0;
   std::unordered_map<connection_key, connection, key_hash> table_;
   connection* last_ = nullptr;  // the connection of the previous packet
-  std::list<connection*> active_;   // by last packet, oldest first
-  std::list<connection*> settled_;  // flushed, kept only to pair late responses
+  // Connections in order of their last packet, oldest first: linked through the connections
+  // themselves, so moving one to the back touches no separate list node.
+  struct lru_list {
+    connection* head = nullptr;
+    connection* tail = nullptr;
+    bool empty() const noexcept { return head == nullptr; }
+    connection* front() const noexcept { return head; }
+    void push_back(connection* c) noexcept {
+      c->lru_prev = tail;
+      c->lru_next = nullptr;
+      (tail ? tail->lru_next : head) = c;
+      tail = c;
+    }
+    void erase(connection* c) noexcept {
+      (c->lru_prev ? c->lru_prev->lru_next : head) = c->lru_next;
+      (c->lru_next ? c->lru_next->lru_prev : tail) = c->lru_prev;
+      c->lru_prev = c->lru_next = nullptr;
+    }
+    void move_to_back(connection* c) noexcept {
+      if (tail == c) return;
+      erase(c);
+      push_back(c);
+    }
+  };
+  lru_list active_;   // by last packet, oldest first
+  lru_list settled_;  // flushed, kept only to pair late responses
   void emit(message_ptr m) {
     if (take_ && out_.empty() && take_(take_context_, m)) return;
     out_.push_back(std::move(m));
