@@ -267,6 +267,14 @@ void http_session_tracker::drain(connection& c, int side) {
   d.counted_errors = d.framer.framing_errors();
 }
 
+// The framer's events, straight into the tracker's handlers (one call, not two).
+[[gnu::flatten]] void http_session_tracker::direction::on_start(const http_message_info& info) {
+  tracker->on_start(*conn, side, info);
+}
+[[gnu::flatten]] void http_session_tracker::direction::on_end(const http_message_info& info, std::string_view bytes) {
+  tracker->on_end(*conn, side, info, bytes);
+}
+
 void http_session_tracker::on_start(connection& c, int side, const http_message_info& info) {
   if (c.client < 0) set_client(c, info.is_request ? side : 1 - side);
   if (info.is_request) {

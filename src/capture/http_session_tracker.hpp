@@ -122,10 +122,8 @@ class http_session_tracker {
     std::int64_t last_timestamp_ns = 0;
     std::uint64_t counted_skipped = 0;  // framer counters already added to counters_
     std::uint64_t counted_errors = 0;
-    void on_start(const http_message_info& info) override { tracker->on_start(*conn, side, info); }
-    void on_end(const http_message_info& info, std::string_view bytes) override {
-      tracker->on_end(*conn, side, info, bytes);
-    }
+    void on_start(const http_message_info& info) override;
+    void on_end(const http_message_info& info, std::string_view bytes) override;
 
     tcp_reassembler reassembler;
     http_framer framer;
