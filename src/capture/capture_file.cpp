@@ -94,7 +94,7 @@ bool capture_file::open_direct(const std::string& path) {
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   fd_ = fd;
   capacity_ = block_size;
-  block_ = std::make_unique<std::uint8_t[]>(capacity_);
+  block_ = std::make_unique_for_overwrite<std::uint8_t[]>(capacity_);
   block_offset_ = file_header_size;
   return true;
 }
@@ -115,7 +115,7 @@ bool capture_file::refill(std::size_t bytes) {
   // Keep the unread tail: move it to the front, grow the block for a frame larger than it.
   const std::size_t tail = end_ - pos_;
   if (bytes > capacity_) {
-    auto bigger = std::make_unique<std::uint8_t[]>(bytes);
+    auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(bytes);
     std::memcpy(bigger.get(), block_.get() + pos_, tail);
     block_ = std::move(bigger);
     capacity_ = bytes;

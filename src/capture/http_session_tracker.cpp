@@ -361,7 +361,9 @@ http_session_tracker::message_id http_session_tracker::make_id(connection& c, in
     c.id_prefix_side = client_side;
   }
   message_id id;
-  std::memcpy(id.text, c.id_prefix, sizeof c.id_prefix);
+  std::uint64_t prefix[2];  // two word moves (a byte-wise copy was what the compiler chose)
+  std::memcpy(prefix, c.id_prefix, sizeof prefix);
+  std::memcpy(id.text, prefix, sizeof prefix);
   put_hex(id.text + sizeof c.id_prefix, low, 8);
   return id;
 }
