@@ -154,6 +154,7 @@ std::uint64_t run_input_plugin(const std::string& path) {
   file_input_options o;
   o.path = path;
   o.speed_factor = 0;
+  if (const char* ra = std::getenv("BENCH_READ_AHEAD")) o.read_ahead_blocks = std::strtoull(ra, nullptr, 10);
   std::uint64_t n = 0;
   p.add_source("input-file", std::make_unique<file_input>(o));
   p.add_sink("count", std::make_unique<counting_sink>(n));

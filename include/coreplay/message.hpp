@@ -17,6 +17,18 @@ enum class message_type : char {
 };
 
 class message;
+
+// What a record's meta line says, as offsets into the record: parse() in two halves, so a reader
+// thread can parse while another thread makes the messages (message::parse_view below).
+struct message_meta {
+  std::uint32_t meta_len = 0;
+  std::uint32_t payload_off = 0;
+  std::uint32_t id_off = 0;
+  std::uint32_t id_len = 0;
+  std::int64_t timestamp_ns = 0;
+  std::optional<std::int64_t> latency_ns;
+};
+
 // Messages cross plugins by pointer: fan-out to many outputs copies no payload bytes.
 using message_ptr = std::shared_ptr<const message>;
 
@@ -30,6 +42,11 @@ class message {
   // The same for a record inside a shared buffer (a file's read block): no copy; the message
   // keeps `owner` alive as long as it lives.
   static message_ptr parse_view(std::shared_ptr<const void> owner, std::string_view record);
+  // The meta line alone: false when parse() would return nullptr. Touches nothing but `record`.
+  static bool parse_meta(std::string_view record, message_meta& out) noexcept;
+  // parse_view() of a record whose meta line parse_meta() has already read into `meta`.
+  static message_ptr parse_view(std::shared_ptr<const void> owner, std::string_view record,
+                                const message_meta& meta);
 
   // Builds a record from its parts. latency_ns == nullopt writes gor's "-1".
   static message_ptr make(message_type type, std::string_view id, std::int64_t timestamp_ns,
@@ -62,6 +79,7 @@ class message {
 
  private:
   bool index();
+  void apply(const message_meta& meta) noexcept;
 
   // What routing reads first (size, type, offsets) shares the object's first cache line, so a
   // router deciding where a message goes does not touch the record's bytes.

@@ -94,8 +94,9 @@ std::string_view to_string(gor_record_skip::reason r) noexcept {
   return "?";
 }
 
-gor_record_reader::gor_record_reader(std::size_t max_record_bytes, skip_handler on_skip)
-    : max_(max_record_bytes), on_skip_(std::move(on_skip)) {}
+gor_record_reader::gor_record_reader(std::size_t max_record_bytes, skip_handler on_skip,
+                                     std::size_t spare_blocks)
+    : max_(max_record_bytes), max_spare_(spare_blocks), on_skip_(std::move(on_skip)) {}
 
 void gor_record_reader::reset() {
   begin_ = end_ = scan_ = 0;
@@ -119,8 +120,7 @@ void gor_record_reader::move_to_block(std::size_t capacity) {
   if (!next.data) next = block{std::shared_ptr<char[]>(new char[capacity]), capacity};
   if (end_ > begin_) std::memcpy(next.data.get(), buf_.data.get() + begin_, end_ - begin_);
   if (buf_.data) {
-    constexpr std::size_t max_spare = 4;
-    if (spare_.size() < max_spare) spare_.push_back(std::move(buf_));
+    if (spare_.size() < max_spare_) spare_.push_back(std::move(buf_));
   }
   buf_ = std::move(next);
 }
@@ -160,21 +160,27 @@ void gor_record_reader::skip(gor_record_skip::reason why, std::uint64_t offset, 
   if (on_skip_) on_skip_(gor_record_skip{why, offset, size});
 }
 
-message_ptr gor_record_reader::take(std::size_t len, std::size_t skip_after) {
+bool gor_record_reader::take(std::size_t len, std::size_t skip_after, gor_record_view& out) {
   std::uint64_t offset = base_ + begin_;
   std::string_view bytes(buf_.data.get() + begin_, len);
   begin_ += len + skip_after;
   scan_ = begin_;
-  auto m = message::parse_view(buf_.data, bytes);
-  if (!m) {
+  if (!message::parse_meta(bytes, out.meta)) {
     skip(gor_record_skip::reason::malformed_meta, offset, len);
-    return nullptr;
+    return false;
   }
-  last_offset_ = offset;
-  return m;
+  out.offset = last_offset_ = offset;
+  out.bytes = bytes;
+  return true;
 }
 
 message_ptr gor_record_reader::next() {
+  gor_record_view v;
+  if (!next_view(v)) return nullptr;
+  return message::parse_view(buf_.data, v.bytes, v.meta);
+}
+
+bool gor_record_reader::next_view(gor_record_view& out) {
   for (;;) {
     const char* data = buf_.data.get();
     if (discarding_) {
@@ -190,15 +196,15 @@ message_ptr gor_record_reader::next() {
         skip(gor_record_skip::reason::oversized, discard_offset_, base_ + end_ - discard_offset_);
         begin_ = scan_ = end_;
         discarding_ = false;
-        return nullptr;
+        return false;
       }
       // Keep only what could be the start of the separator.
       begin_ = scan_ = end_ - std::min(end_ - begin_, sep_len - 1);
-      return nullptr;
+      return false;
     }
 
     std::size_t avail = end_ - begin_;
-    if (avail == 0) return nullptr;
+    if (avail == 0) return false;
 
     // A record whose first line is the separator line: gor sees an empty record (malformed).
     if (avail >= line_len && std::memcmp(data + begin_, gor_separator_line.data(), line_len) == 0) {
@@ -215,7 +221,7 @@ message_ptr gor_record_reader::next() {
         begin_ = scan_ = begin_ + len + sep_len;
         continue;
       }
-      if (auto m = take(len, sep_len)) return m;
+      if (take(len, sep_len, out)) return true;
       continue;
     }
 
@@ -232,14 +238,13 @@ message_ptr gor_record_reader::next() {
       if (len > max_) {
         skip(gor_record_skip::reason::oversized, base_ + begin_, len);
         begin_ = scan_ = end_;
-        return nullptr;
+        return false;
       }
       if (len == 0) {
         begin_ = scan_ = end_;
-        return nullptr;
+        return false;
       }
-      auto m = take(len, avail - len);
-      return m;  // nullptr here means malformed and nothing is left
+      return take(len, avail - len, out);  // false here means malformed and nothing is left
     }
 
     // The separator may start in the last sep_len - 1 bytes: resume the search there.
@@ -249,7 +254,7 @@ message_ptr gor_record_reader::next() {
       discard_offset_ = base_ + begin_;
       begin_ = scan_;
     }
-    return nullptr;
+    return false;
   }
 }
 

@@ -285,10 +285,11 @@ inline std::uint64_t parse_eight_digits(const char* s) noexcept {
 
 // One pass over the meta line, which gor splits on single spaces:
 // type, id, timestamp, [latency], [extra...].
-bool message::index() {
-  if (size_ > UINT32_MAX || size_ < 2) return false;
-  const char* const begin = data_;
-  const char* const end = data_ + size_;
+bool message::parse_meta(std::string_view record, message_meta& out) noexcept {
+  const std::size_t size = record.size();
+  if (size > UINT32_MAX || size < 2) return false;
+  const char* const begin = record.data();
+  const char* const end = begin + size;
   // The type: one character (not a separator) and a space.
   if (begin[0] == ' ' || begin[0] == '\n' || begin[1] != ' ') return false;
   const char* id = begin + 2;
@@ -297,11 +298,11 @@ bool message::index() {
   const char* p = id_end + 1;
   std::int64_t ts;
   if (!parse_field_int(p, end, ts)) return false;
-  std::optional<std::int64_t> latency;
+  out.latency_ns.reset();
   if (p != end && *p == ' ') {
     const char* q = p + 1;
     std::int64_t l;
-    if (parse_field_int(q, end, l)) latency = l;
+    if (parse_field_int(q, end, l)) out.latency_ns = l;
     p = q;
   }
   // The rest of the meta line (extra fields) up to its '\n'.
@@ -309,13 +310,28 @@ bool message::index() {
     auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     p = nl ? nl : end;
   }
-  meta_len_ = static_cast<std::uint32_t>(p - begin);
-  payload_off_ = static_cast<std::uint32_t>(p == end ? size_ : meta_len_ + 1);
-  id_off_ = 2;
-  id_len_ = static_cast<std::uint32_t>(id_end - id);
-  timestamp_ns_ = ts;
-  if (latency) latency_ns_ = latency;
+  out.meta_len = static_cast<std::uint32_t>(p - begin);
+  out.payload_off = static_cast<std::uint32_t>(p == end ? size : out.meta_len + 1);
+  out.id_off = 2;
+  out.id_len = static_cast<std::uint32_t>(id_end - id);
+  out.timestamp_ns = ts;
   return true;
+}
+
+bool message::index() {
+  message_meta mm;
+  if (!parse_meta(record(), mm)) return false;
+  apply(mm);
+  return true;
+}
+
+void message::apply(const message_meta& mm) noexcept {
+  meta_len_ = mm.meta_len;
+  payload_off_ = mm.payload_off;
+  id_off_ = mm.id_off;
+  id_len_ = mm.id_len;
+  timestamp_ns_ = mm.timestamp_ns;
+  if (mm.latency_ns) latency_ns_ = mm.latency_ns;
 }
 
 message_ptr message::parse(std::string record) {
@@ -327,6 +343,13 @@ message_ptr message::parse(std::string record) {
 message_ptr message::parse_view(std::shared_ptr<const void> owner, std::string_view record) {
   auto m = std::allocate_shared<message>(pooled_allocator<message>{}, private_tag{}, std::move(owner), record);
   if (!m->index()) return nullptr;
+  return m;
+}
+
+message_ptr message::parse_view(std::shared_ptr<const void> owner, std::string_view record,
+                                 const message_meta& meta) {
+  auto m = std::allocate_shared<message>(pooled_allocator<message>{}, private_tag{}, std::move(owner), record);
+  m->apply(meta);
   return m;
 }
 

@@ -18,15 +18,64 @@ gor_file_reader::gor_file_reader(asio::any_io_executor ex, std::string path,
                                  gor_record_reader::skip_handler on_skip)
     : path_(std::move(path)),
       opts_(opts),
-      file_(ex, path_, block_file::open_mode::read, opts.prefer_io_uring),
-      records_(opts.max_record_bytes, std::move(on_skip)) {
+      file_(ex, path_, block_file::open_mode::read, opts.prefer_io_uring && opts.read_ahead_blocks == 0),
+      records_(opts.max_record_bytes, opts.read_ahead_blocks ? gor_record_reader::skip_handler{} : on_skip) {
   opts_.read_depth = std::max<std::size_t>(opts_.read_depth, 1);
   opts_.block_bytes = std::max<std::size_t>(opts_.block_bytes, 4096);
   file_size_ = file_.size();
+  if (opts_.read_ahead_blocks) {
+    on_skip_ = std::move(on_skip);
+    gor_read_ahead_options a;
+    a.block_bytes = opts_.block_bytes;
+    a.max_record_bytes = opts_.max_record_bytes;
+    a.depth = opts_.read_ahead_blocks;
+    a.gzip = ends_with_gz(path_);
+    ahead_ = std::make_unique<gor_read_ahead>(ex, std::move(file_), path_, a);
+    return;
+  }
   if (ends_with_gz(path_)) gunzip_.emplace();
 }
 
+gor_file_reader::~gor_file_reader() = default;
+
+// With read-ahead: one record of the current batch into the window, or the next batch taken
+// (its skips reported, its byte count kept), or `wait` when the thread has none ready.
+gor_file_reader::ahead_step gor_file_reader::step_ahead() {
+  if (batch_ && batch_pos_ < batch_->records.size()) {
+    const auto& v = batch_->records[batch_pos_++];
+    window_.push(message::parse_view(batch_->block, v.bytes, v.meta));
+    return ahead_step::record;
+  }
+  if (done_) return ahead_step::done;
+  if (batch_ && batch_->end) {
+    done_ = true;
+    if (batch_->error) std::rethrow_exception(batch_->error);
+    return ahead_step::done;
+  }
+  batch_ = ahead_->try_next();
+  batch_pos_ = 0;
+  if (!batch_) return ahead_step::wait;
+  if (on_skip_)
+    for (const auto& s : batch_->skips) on_skip_(s);
+  bytes_read_ = batch_->bytes_read;
+  return ahead_step::record;  // maybe none: the next step says
+}
+
 asio::awaitable<void> gor_file_reader::fill() {
+  if (ahead_) {
+    while (window_.size() < opts_.read_depth) {
+      auto st = step_ahead();
+      if (st == ahead_step::done) break;
+      if (st == ahead_step::wait) {
+        batch_ = co_await ahead_->next();
+        batch_pos_ = 0;
+        if (on_skip_)
+          for (const auto& s : batch_->skips) on_skip_(s);
+        bytes_read_ = batch_->bytes_read;
+      }
+    }
+    co_return;
+  }
   while (window_.size() < opts_.read_depth) {
     if (auto m = records_.next()) {
       window_.push(std::move(m));
@@ -38,6 +87,14 @@ asio::awaitable<void> gor_file_reader::fill() {
 }
 
 bool gor_file_reader::fill_buffered() {
+  if (ahead_) {
+    while (window_.size() < opts_.read_depth) {
+      auto st = step_ahead();
+      if (st == ahead_step::done) return true;
+      if (st == ahead_step::wait) return false;
+    }
+    return true;
+  }
   while (window_.size() < opts_.read_depth) {
     if (auto m = records_.next()) {
       window_.push(std::move(m));
@@ -92,6 +149,7 @@ gor_file_merge::gor_file_merge(asio::any_io_executor ex, std::vector<std::string
                                gor_file_read_options opts,
                                std::function<void(const std::string&, const gor_record_skip&)> on_skip)
     : ex_(std::move(ex)), paths_(std::move(paths)), opts_(opts), on_skip_(std::move(on_skip)) {
+  if (paths_.size() > read_ahead_files) opts_.read_ahead_blocks = 0;
   files_.resize(paths_.size());
   skips_reported_.resize(paths_.size());
 }
