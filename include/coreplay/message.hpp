@@ -21,12 +21,13 @@ class message;
 // What a record's meta line says, as offsets into the record: parse() in two halves, so a reader
 // thread can parse while another thread makes the messages (message::parse_view below).
 struct message_meta {
+  std::int64_t timestamp_ns = 0;
+  std::optional<std::int64_t> latency_ns;
   std::uint32_t meta_len = 0;
   std::uint32_t payload_off = 0;
   std::uint32_t id_off = 0;
   std::uint32_t id_len = 0;
-  std::int64_t timestamp_ns = 0;
-  std::optional<std::int64_t> latency_ns;
+  message_type type{};  // the record's first byte: making the message need not read the record
 };
 
 // Messages cross plugins by pointer: fan-out to many outputs copies no payload bytes.
@@ -73,6 +74,7 @@ class message {
   // allocation per captured message); the caller writes them after construction.
   message(private_tag, char* const& storage, std::size_t size) noexcept;
   message(private_tag, std::shared_ptr<const void> owner, std::string_view record) noexcept;
+  message(private_tag, std::shared_ptr<const void> owner, std::string_view record, const message_meta& meta) noexcept;
   // Copies own their bytes (data_ points into the object or its allocation).
   message(const message& other);
   message& operator=(const message& other);

@@ -41,13 +41,21 @@ __attribute__((target("avx2"))) const char* find_separator_avx2(const char* p, s
   std::size_t i = 0;
   const __m256i second = _mm256_set1_epi8(static_cast<char>(0xF0));
   const __m256i thirteenth = _mm256_set1_epi8(static_cast<char>(0x89));
-  for (; i + 31 <= last; i += 32) {
-    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 1));
-    __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 12));
-    auto mask = static_cast<unsigned>(
-        _mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(a, second), _mm256_cmpeq_epi8(b, thirteenth))));
-    if (const char* found = first_confirmed(p, i, mask)) return found;
+#define COREPLAY_SEPARATOR_PAIRS(at)                                                                      \
+  _mm256_and_si256(                                                                                       \
+      _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + (at) + 1)), second),      \
+      _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + (at) + 12)), thirteenth))
+  // 64 positions per step, one test for both halves: candidates are rare.
+  for (; i + 63 <= last; i += 64) {
+    __m256i lo = COREPLAY_SEPARATOR_PAIRS(i), hi = COREPLAY_SEPARATOR_PAIRS(i + 32);
+    if (_mm256_testz_si256(_mm256_or_si256(lo, hi), _mm256_or_si256(lo, hi))) continue;
+    if (const char* found = first_confirmed(p, i, static_cast<unsigned>(_mm256_movemask_epi8(lo)))) return found;
+    if (const char* found = first_confirmed(p, i + 32, static_cast<unsigned>(_mm256_movemask_epi8(hi)))) return found;
   }
+  for (; i + 31 <= last; i += 32)
+    if (const char* found = first_confirmed(p, i, static_cast<unsigned>(_mm256_movemask_epi8(COREPLAY_SEPARATOR_PAIRS(i)))))
+      return found;
+#undef COREPLAY_SEPARATOR_PAIRS
   return find_separator_from(p, n, i);
 }
 const bool have_avx2 = [] {

@@ -178,6 +178,19 @@ message::message(private_tag, std::shared_ptr<const void> owner, std::string_vie
   if (size_) type_ = static_cast<message_type>(data_[0]);
 }
 
+message::message(private_tag, std::shared_ptr<const void> owner, std::string_view record,
+                 const message_meta& meta) noexcept
+    : data_(record.data()),
+      size_(record.size()),
+      meta_len_(meta.meta_len),
+      payload_off_(meta.payload_off),
+      id_off_(meta.id_off),
+      id_len_(meta.id_len),
+      timestamp_ns_(meta.timestamp_ns),
+      type_(meta.type),
+      latency_ns_(meta.latency_ns),
+      owner_(std::move(owner)) {}
+
 message::message(const message& other)
     : meta_len_(other.meta_len_),
       payload_off_(other.payload_off_),
@@ -235,6 +248,22 @@ inline std::uint64_t parse_eight_digits(const char* s) noexcept {
   x = x * 10 + (x >> 8);
   return (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
           (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+}
+
+// Whether s[0..18] are all ASCII digits (s[19] must be readable).
+inline bool digits_19(const char* s) noexcept {
+  std::uint64_t a, b, c;
+  std::memcpy(&a, s, 8);
+  std::memcpy(&b, s + 8, 8);
+  std::memcpy(&c, s + 12, 8);  // bytes 12-19; byte 19 is masked off
+  c &= 0x00FFFFFFFFFFFFFFULL;
+  // A byte is a digit when it is 0x30-0x39: its high nibble is 3 and adding 6 does not carry
+  // into the high nibble.
+  auto ok = [](std::uint64_t x, std::uint64_t lanes) {
+    return ((x & (0xF0F0F0F0F0F0F0F0ULL & lanes)) == (0x3030303030303030ULL & lanes)) &&
+           ((((x & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL & lanes) == 0);
+  };
+  return ok(a, ~0ULL) && ok(b, ~0ULL) && ok(c, 0x00FFFFFFFFFFFFFFULL);
 }
 
 // One meta field as an integer, exactly as from_chars over the whole field: the field runs
@@ -297,12 +326,28 @@ bool message::parse_meta(std::string_view record, message_meta& out) noexcept {
   if (id_end == id || id_end == end || *id_end == '\n') return false;
   const char* p = id_end + 1;
   std::int64_t ts;
-  if (!parse_field_int(p, end, ts)) return false;
+  // The usual timestamp, 19 digits (2001-2286 in ns), in three multiplications; else the
+  // general field parser.
+  if (end - p >= 20 && p[19] == ' ' && digits_19(p)) {
+    const std::uint64_t v = parse_eight_digits(p) * 100000000000ULL + parse_eight_digits(p + 8) * 1000 +
+                            static_cast<unsigned>(p[16] - '0') * 100 + static_cast<unsigned>(p[17] - '0') * 10 +
+                            static_cast<unsigned>(p[18] - '0');
+    if (v > static_cast<std::uint64_t>(INT64_MAX)) return false;
+    ts = static_cast<std::int64_t>(v);
+    p += 19;
+  } else if (!parse_field_int(p, end, ts)) {
+    return false;
+  }
   out.latency_ns.reset();
   if (p != end && *p == ' ') {
     const char* q = p + 1;
     std::int64_t l;
-    if (parse_field_int(q, end, l)) out.latency_ns = l;
+    if (end - q >= 3 && q[0] == '-' && q[1] == '1' && (q[2] == '\n' || q[2] == ' ')) {
+      out.latency_ns = -1;  // gor's "no latency", on every request
+      q += 2;
+    } else if (parse_field_int(q, end, l)) {
+      out.latency_ns = l;
+    }
     p = q;
   }
   // The rest of the meta line (extra fields) up to its '\n'.
@@ -315,6 +360,7 @@ bool message::parse_meta(std::string_view record, message_meta& out) noexcept {
   out.id_off = 2;
   out.id_len = static_cast<std::uint32_t>(id_end - id);
   out.timestamp_ns = ts;
+  out.type = static_cast<message_type>(begin[0]);
   return true;
 }
 
@@ -348,9 +394,7 @@ message_ptr message::parse_view(std::shared_ptr<const void> owner, std::string_v
 
 message_ptr message::parse_view(std::shared_ptr<const void> owner, std::string_view record,
                                  const message_meta& meta) {
-  auto m = std::allocate_shared<message>(pooled_allocator<message>{}, private_tag{}, std::move(owner), record);
-  m->apply(meta);
-  return m;
+  return std::allocate_shared<message>(pooled_allocator<message>{}, private_tag{}, std::move(owner), record, meta);
 }
 
 namespace {
