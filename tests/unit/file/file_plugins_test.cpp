@@ -258,6 +258,7 @@ TEST_CASE("file input loops until stopped", "[unit][file]") {
 TEST_CASE("file input errors name the path", "[unit][file]") {
   scratch_dir d("errors");
   file_input_options o;
+  o.read_ahead_blocks = GENERATE(std::size_t{0}, std::size_t{4});  // on the replay's thread, or a reader thread
   SECTION("a glob that matches nothing") {
     o.path = d / "nothing-*.gor";
     auto r = run_input(o);
@@ -308,6 +309,7 @@ TEST_CASE("file input skips malformed and oversized records and counts them", "[
   o.path = d / "f.gor";
   o.speed_factor = 0;
   o.max_record_size = byte_size{1000};
+  o.read_ahead_blocks = GENERATE(std::size_t{0}, std::size_t{4});
   auto r = run_input(o);
   REQUIRE(r.got->got.size() == 2);
   CHECK(r.got->got[1]->payload() == "ok");  // the final record, its separator cut short
