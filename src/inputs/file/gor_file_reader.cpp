@@ -38,12 +38,23 @@ gor_file_reader::gor_file_reader(asio::any_io_executor ex, std::string path,
 
 gor_file_reader::~gor_file_reader() = default;
 
+void gor_file_reader::adopt(gor_read_ahead::batch* b) {
+  batch_ = b;
+  next_ = last_ = nullptr;
+  if (!b) return;
+  next_ = b->records.data();
+  last_ = next_ + b->records.size();
+  if (on_skip_)
+    for (const auto& s : b->skips) on_skip_(s);
+  bytes_read_ = b->bytes_read;
+}
+
 // With read-ahead: one record of the current batch into the window, or the next batch taken
 // (its skips reported, its byte count kept), or `wait` when the thread has none ready.
 gor_file_reader::ahead_step gor_file_reader::step_ahead() {
-  if (batch_ && batch_pos_ < batch_->records.size()) {
-    const auto& v = batch_->records[batch_pos_++];
-    window_.push(message::parse_view(batch_->block, v.bytes, v.meta));
+  if (next_ != last_) {
+    window_.push(message::parse_view(batch_->block, next_->bytes, next_->meta));
+    ++next_;
     return ahead_step::record;
   }
   if (done_) return ahead_step::done;
@@ -52,13 +63,8 @@ gor_file_reader::ahead_step gor_file_reader::step_ahead() {
     if (batch_->error) std::rethrow_exception(batch_->error);
     return ahead_step::done;
   }
-  batch_ = ahead_->try_next();
-  batch_pos_ = 0;
-  if (!batch_) return ahead_step::wait;
-  if (on_skip_)
-    for (const auto& s : batch_->skips) on_skip_(s);
-  bytes_read_ = batch_->bytes_read;
-  return ahead_step::record;  // maybe none: the next step says
+  adopt(ahead_->try_next());
+  return batch_ ? ahead_step::record : ahead_step::wait;  // maybe no record: the next step says
 }
 
 asio::awaitable<void> gor_file_reader::fill() {
@@ -66,13 +72,7 @@ asio::awaitable<void> gor_file_reader::fill() {
     while (window_.size() < opts_.read_depth) {
       auto st = step_ahead();
       if (st == ahead_step::done) break;
-      if (st == ahead_step::wait) {
-        batch_ = co_await ahead_->next();
-        batch_pos_ = 0;
-        if (on_skip_)
-          for (const auto& s : batch_->skips) on_skip_(s);
-        bytes_read_ = batch_->bytes_read;
-      }
+      if (st == ahead_step::wait) adopt(co_await ahead_->next());
     }
     co_return;
   }
@@ -88,7 +88,13 @@ asio::awaitable<void> gor_file_reader::fill() {
 
 bool gor_file_reader::fill_buffered() {
   if (ahead_) {
-    while (window_.size() < opts_.read_depth) {
+    const std::size_t depth = opts_.read_depth;
+    while (window_.size() < depth) {
+      if (next_ != last_) {  // the usual case, inline
+        window_.push(message::parse_view(batch_->block, next_->bytes, next_->meta));
+        ++next_;
+        continue;
+      }
       auto st = step_ahead();
       if (st == ahead_step::done) return true;
       if (st == ahead_step::wait) return false;

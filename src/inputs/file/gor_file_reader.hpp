@@ -61,6 +61,7 @@ class gor_file_reader {
   asio::awaitable<void> read_more();
   enum class ahead_step { record, wait, done };
   ahead_step step_ahead();
+  void adopt(gor_read_ahead::batch* b);
 
   std::string path_;
   gor_file_read_options opts_;
@@ -76,7 +77,8 @@ class gor_file_reader {
   // With read-ahead: the batch whose records go into the window next.
   std::unique_ptr<gor_read_ahead> ahead_;
   gor_read_ahead::batch* batch_ = nullptr;
-  std::size_t batch_pos_ = 0;
+  const gor_record_view* next_ = nullptr;  // its records not yet in the window
+  const gor_record_view* last_ = nullptr;
   gor_record_reader::skip_handler on_skip_;
 };
 
