@@ -1,6 +1,7 @@
 #include "inputs/file/gor_file_reader.hpp"
 
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -11,15 +12,24 @@ namespace {
 
 bool ends_with_gz(const std::string& p) { return p.size() >= 3 && p.compare(p.size() - 3, 3, ".gz") == 0; }
 
+// Read-ahead only for regular files: a pipe or FIFO may never deliver, and stopping must not
+// wait to join a thread blocked in read(2) (on this thread such reads go through io_uring and
+// are cancelled). What cannot be stat'ed fails to open below, with the usual error.
+gor_file_read_options checked_read_ahead(gor_file_read_options o, const std::string& path) {
+  struct stat st {};
+  if (o.read_ahead_blocks && (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))) o.read_ahead_blocks = 0;
+  return o;
+}
+
 }  // namespace
 
 gor_file_reader::gor_file_reader(asio::any_io_executor ex, std::string path,
                                  const gor_file_read_options& opts,
                                  gor_record_reader::skip_handler on_skip)
     : path_(std::move(path)),
-      opts_(opts),
-      file_(ex, path_, block_file::open_mode::read, opts.prefer_io_uring && opts.read_ahead_blocks == 0),
-      records_(opts.max_record_bytes, opts.read_ahead_blocks ? gor_record_reader::skip_handler{} : on_skip) {
+      opts_(checked_read_ahead(opts, path_)),
+      file_(ex, path_, block_file::open_mode::read, opts_.prefer_io_uring && opts_.read_ahead_blocks == 0),
+      records_(opts_.max_record_bytes, opts_.read_ahead_blocks ? gor_record_reader::skip_handler{} : on_skip) {
   opts_.read_depth = std::max<std::size_t>(opts_.read_depth, 1);
   opts_.block_bytes = std::max<std::size_t>(opts_.block_bytes, 4096);
   file_size_ = file_.size();

@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -671,4 +673,23 @@ TEST_CASE("file input stops promptly while waiting for a far deadline", "[unit][
   CHECK(error_text(r.result.error) == "");
   CHECK(r.got->got.size() == 1);
   CHECK(r.took < 2s);
+}
+
+TEST_CASE("file input stops promptly while a FIFO sends nothing", "[unit][file][read_ahead]") {
+  // Read-ahead is for regular files only: a thread blocked in read(2) on a FIFO could not be joined.
+  scratch_dir d("fifo");
+  std::string path = d / "in.gor";
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  int writer = ::open(path.c_str(), O_RDWR);  // a writer that stays silent
+  REQUIRE(writer >= 0);
+  const std::string first = rec('1', "a", 1, "x") + sep;
+  REQUIRE(::write(writer, first.data(), first.size()) == static_cast<ssize_t>(first.size()));
+  file_input_options o;
+  o.path = path;
+  o.speed_factor = 0;
+  auto r = run_input(o, 10s, 200ms);
+  ::close(writer);
+  REQUIRE(r.result.finished);
+  CHECK(error_text(r.result.error) == "");
+  CHECK(r.took < 3s);
 }
