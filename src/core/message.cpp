@@ -251,7 +251,7 @@ inline std::uint64_t parse_eight_digits(const char* s) noexcept {
 }
 
 // Whether s[0..18] are all ASCII digits (s[19] must be readable).
-inline bool digits_19(const char* s) noexcept {
+[[gnu::always_inline]] inline bool digits_19(const char* s) noexcept {
   std::uint64_t a, b, c;
   std::memcpy(&a, s, 8);
   std::memcpy(&b, s + 8, 8);
@@ -314,7 +314,88 @@ inline bool digits_19(const char* s) noexcept {
 
 // One pass over the meta line, which gor splits on single spaces:
 // type, id, timestamp, [latency], [extra...].
+namespace {
+
+// The usual meta line, "T <id> <19-digit ts> <latency of 1-8 digits or -1>\n", within the
+// record's first 64 bytes: every ' ' and '\n' there found with four vector compares, the fields
+// read between them. False when the line is shaped otherwise (the general parser decides then).
+#if defined(__SSE2__)
+[[gnu::always_inline]] inline bool parse_meta_usual(const char* b, std::size_t size, message_meta& out) noexcept {
+  if (size < 64) return false;
+  const __m128i space = _mm_set1_epi8(' '), newline = _mm_set1_epi8('\n');
+  std::uint64_t spaces = 0, newlines = 0;
+  for (int k = 0; k < 4; ++k) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16 * k));
+    spaces |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)))) << (16 * k);
+    newlines |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline))))
+                << (16 * k);
+  }
+  std::uint64_t seps = spaces | newlines;
+  // "T ": the type is one character, then a space.
+  if ((seps & 3) != 2 || !(spaces & 2)) return false;
+  seps &= ~std::uint64_t{3};
+  if (!seps) return false;
+  const unsigned id_end = static_cast<unsigned>(__builtin_ctzll(seps));
+  if (id_end == 2 || !(spaces >> id_end & 1)) return false;  // an empty id, or the line ends in it
+  seps &= seps - 1;
+  if (!seps) return false;
+  const unsigned ts_end = static_cast<unsigned>(__builtin_ctzll(seps));
+  if (ts_end != id_end + 20 || !(spaces >> ts_end & 1)) return false;  // not 19 digits then a latency
+  const char* ts = b + id_end + 1;
+  if (!digits_19(ts)) return false;
+  const std::uint64_t t = parse_eight_digits(ts) * 100000000000ULL + parse_eight_digits(ts + 8) * 1000 +
+                          static_cast<unsigned>(ts[16] - '0') * 100 + static_cast<unsigned>(ts[17] - '0') * 10 +
+                          static_cast<unsigned>(ts[18] - '0');
+  if (t > static_cast<std::uint64_t>(INT64_MAX)) return false;
+  seps &= seps - 1;
+  if (!seps) return false;
+  const unsigned lat_end = static_cast<unsigned>(__builtin_ctzll(seps));
+  if (!(newlines >> lat_end & 1)) return false;  // extra fields: the general parser
+  const unsigned lat_len = lat_end - ts_end - 1;
+  const char* lat = b + ts_end + 1;
+  std::int64_t latency;
+  if (lat_len == 2 && lat[0] == '-' && lat[1] == '1') {
+    latency = -1;
+  } else {
+    if (lat_len == 0 || lat_len > 8) return false;
+    // The field's digits at the top of eight bytes, '0's below them.
+    std::uint64_t x;
+    std::memcpy(&x, b + lat_end - 8, 8);
+    const unsigned pad = 8 * (8 - lat_len);
+    if (pad) x = (x >> pad << pad) | (0x3030303030303030ULL >> (64 - pad));
+    if ((x & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL ||
+        (((x & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0)
+      return false;
+    latency = static_cast<std::int64_t>(parse_eight_digits(reinterpret_cast<const char*>(&x)));
+  }
+  out.timestamp_ns = static_cast<std::int64_t>(t);
+  out.latency_ns = latency;
+  out.meta_len = lat_end;
+  out.payload_off = lat_end + 1;
+  out.id_off = 2;
+  out.id_len = id_end - 2;
+  out.type = static_cast<message_type>(b[0]);
+  return true;
+}
+#endif
+
+}  // namespace
+
+namespace {
+[[gnu::noinline]] bool parse_meta_general(std::string_view record, message_meta& out) noexcept;
+}  // namespace
+
 bool message::parse_meta(std::string_view record, message_meta& out) noexcept {
+#if defined(__SSE2__)
+  if (parse_meta_usual(record.data(), record.size(), out)) return true;
+#endif
+  return parse_meta_general(record, out);
+}
+
+namespace {
+
+// Any meta line, field by field.
+bool parse_meta_general(std::string_view record, message_meta& out) noexcept {
   const std::size_t size = record.size();
   if (size > UINT32_MAX || size < 2) return false;
   const char* const begin = record.data();
@@ -363,6 +444,8 @@ bool message::parse_meta(std::string_view record, message_meta& out) noexcept {
   out.type = static_cast<message_type>(begin[0]);
   return true;
 }
+
+}  // namespace
 
 bool message::index() {
   message_meta mm;
