@@ -135,10 +135,14 @@ void gor_record_reader::move_to_block(std::size_t capacity) {
 
 void gor_record_reader::compact() {
   if (begin_ == 0) return;
-  if (buf_.data.use_count() > 1)
+  if (buf_.data.use_count() > 1) {
     move_to_block(buf_.size);  // messages still point into this block: leave it to them
-  else
+  } else {
+    // The last message using it may have been released on another thread (a reader thread's
+    // blocks): its reads come before our writes.
+    std::atomic_thread_fence(std::memory_order_acquire);
     std::memmove(buf_.data.get(), buf_.data.get() + begin_, end_ - begin_);
+  }
   base_ += begin_;
   end_ -= begin_;
   scan_ -= std::min(scan_, begin_);
