@@ -37,8 +37,8 @@ struct gor_read_ahead_options {
 // The thread reads one block at a time and hands over its records as a batch; at most `depth`
 // batches wait for the consumer (back-pressure: the thread sleeps until one is given back).
 // Errors travel in order, after the records read before them. The destructor stops the thread
-// and joins it (a read(2) in progress finishes first). One consumer, on one executor (a single
-// thread or a strand).
+// and joins it (a read(2) in progress finishes first): for regular files only, since a read(2)
+// from a pipe waits for its writer. One consumer, on one executor (a single thread or a strand).
 class gor_read_ahead {
  public:
   struct batch {
