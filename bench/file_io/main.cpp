@@ -154,6 +154,9 @@ std::uint64_t run_input_plugin(const std::string& path) {
   file_input_options o;
   o.path = path;
   o.speed_factor = 0;
+  // For comparing settings: BENCH_READ_AHEAD=0 reads on the replay's thread; BENCH_BLOCK_KIB.
+  if (const char* ra = std::getenv("BENCH_READ_AHEAD")) o.read_ahead_blocks = std::strtoull(ra, nullptr, 10);
+  if (const char* kib = std::getenv("BENCH_BLOCK_KIB")) o.read_block_size = byte_size{std::strtoull(kib, nullptr, 10) << 10};
   std::uint64_t n = 0;
   p.add_source("input-file", std::make_unique<file_input>(o));
   p.add_sink("count", std::make_unique<counting_sink>(n));

@@ -17,6 +17,19 @@ enum class message_type : char {
 };
 
 class message;
+
+// What a record's meta line says, as offsets into the record: parse() in two halves, so a reader
+// thread can parse while another thread makes the messages (message::parse_view below).
+struct message_meta {
+  std::int64_t timestamp_ns = 0;
+  std::optional<std::int64_t> latency_ns;
+  std::uint32_t meta_len = 0;
+  std::uint32_t payload_off = 0;
+  std::uint32_t id_off = 0;
+  std::uint32_t id_len = 0;
+  message_type type{};  // the record's first byte: making the message need not read the record
+};
+
 // Messages cross plugins by pointer: fan-out to many outputs copies no payload bytes.
 using message_ptr = std::shared_ptr<const message>;
 
@@ -30,6 +43,11 @@ class message {
   // The same for a record inside a shared buffer (a file's read block): no copy; the message
   // keeps `owner` alive as long as it lives.
   static message_ptr parse_view(std::shared_ptr<const void> owner, std::string_view record);
+  // The meta line alone: false when parse() would return nullptr. Touches nothing but `record`.
+  static bool parse_meta(std::string_view record, message_meta& out) noexcept;
+  // parse_view() of a record whose meta line parse_meta() has already read into `meta`.
+  static message_ptr parse_view(std::shared_ptr<const void> owner, std::string_view record,
+                                const message_meta& meta);
 
   // Builds a record from its parts. latency_ns == nullopt writes gor's "-1".
   static message_ptr make(message_type type, std::string_view id, std::int64_t timestamp_ns,
@@ -56,12 +74,14 @@ class message {
   // allocation per captured message); the caller writes them after construction.
   message(private_tag, char* const& storage, std::size_t size) noexcept;
   message(private_tag, std::shared_ptr<const void> owner, std::string_view record) noexcept;
+  message(private_tag, std::shared_ptr<const void> owner, std::string_view record, const message_meta& meta) noexcept;
   // Copies own their bytes (data_ points into the object or its allocation).
   message(const message& other);
   message& operator=(const message& other);
 
  private:
   bool index();
+  void apply(const message_meta& meta) noexcept;
 
   // What routing reads first (size, type, offsets) shares the object's first cache line, so a
   // router deciding where a message goes does not touch the record's bytes.

@@ -103,6 +103,14 @@ asio::awaitable<std::size_t> block_file::read_some(std::span<char> out) {
   }
 }
 
+std::size_t block_file::read_some_sync(std::span<char> out) {
+  for (;;) {
+    ssize_t n = ::read(impl_->native(), out.data(), out.size());
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) throw_errno(errno, "cannot read", impl_->path);
+  }
+}
+
 asio::awaitable<void> block_file::write_all(std::string_view bytes) {
 #ifdef COREPLAY_BLOCK_FILE_URING
   if (impl_->file) {

@@ -33,6 +33,8 @@ class block_file {
 
   // Reads up to out.size() bytes; 0 at end of file. Throws std::system_error naming the path.
   asio::awaitable<std::size_t> read_some(std::span<char> out);
+  // The same with read(2), blocking the calling thread (a reader thread of its own).
+  std::size_t read_some_sync(std::span<char> out);
   // Writes all bytes; never cancelled half way (cancellation is not forwarded to it).
   // Throws std::system_error naming the path.
   asio::awaitable<void> write_all(std::string_view bytes);

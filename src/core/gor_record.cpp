@@ -41,13 +41,21 @@ __attribute__((target("avx2"))) const char* find_separator_avx2(const char* p, s
   std::size_t i = 0;
   const __m256i second = _mm256_set1_epi8(static_cast<char>(0xF0));
   const __m256i thirteenth = _mm256_set1_epi8(static_cast<char>(0x89));
-  for (; i + 31 <= last; i += 32) {
-    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 1));
-    __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 12));
-    auto mask = static_cast<unsigned>(
-        _mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(a, second), _mm256_cmpeq_epi8(b, thirteenth))));
-    if (const char* found = first_confirmed(p, i, mask)) return found;
+#define COREPLAY_SEPARATOR_PAIRS(at)                                                                      \
+  _mm256_and_si256(                                                                                       \
+      _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + (at) + 1)), second),      \
+      _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + (at) + 12)), thirteenth))
+  // 64 positions per step, one test for both halves: candidates are rare.
+  for (; i + 63 <= last; i += 64) {
+    __m256i lo = COREPLAY_SEPARATOR_PAIRS(i), hi = COREPLAY_SEPARATOR_PAIRS(i + 32);
+    if (_mm256_testz_si256(_mm256_or_si256(lo, hi), _mm256_or_si256(lo, hi))) continue;
+    if (const char* found = first_confirmed(p, i, static_cast<unsigned>(_mm256_movemask_epi8(lo)))) return found;
+    if (const char* found = first_confirmed(p, i + 32, static_cast<unsigned>(_mm256_movemask_epi8(hi)))) return found;
   }
+  for (; i + 31 <= last; i += 32)
+    if (const char* found = first_confirmed(p, i, static_cast<unsigned>(_mm256_movemask_epi8(COREPLAY_SEPARATOR_PAIRS(i)))))
+      return found;
+#undef COREPLAY_SEPARATOR_PAIRS
   return find_separator_from(p, n, i);
 }
 const bool have_avx2 = [] {
@@ -94,8 +102,9 @@ std::string_view to_string(gor_record_skip::reason r) noexcept {
   return "?";
 }
 
-gor_record_reader::gor_record_reader(std::size_t max_record_bytes, skip_handler on_skip)
-    : max_(max_record_bytes), on_skip_(std::move(on_skip)) {}
+gor_record_reader::gor_record_reader(std::size_t max_record_bytes, skip_handler on_skip,
+                                     std::size_t spare_blocks)
+    : max_(max_record_bytes), max_spare_(spare_blocks), on_skip_(std::move(on_skip)) {}
 
 void gor_record_reader::reset() {
   begin_ = end_ = scan_ = 0;
@@ -119,18 +128,21 @@ void gor_record_reader::move_to_block(std::size_t capacity) {
   if (!next.data) next = block{std::shared_ptr<char[]>(new char[capacity]), capacity};
   if (end_ > begin_) std::memcpy(next.data.get(), buf_.data.get() + begin_, end_ - begin_);
   if (buf_.data) {
-    constexpr std::size_t max_spare = 4;
-    if (spare_.size() < max_spare) spare_.push_back(std::move(buf_));
+    if (spare_.size() < max_spare_) spare_.push_back(std::move(buf_));
   }
   buf_ = std::move(next);
 }
 
 void gor_record_reader::compact() {
   if (begin_ == 0) return;
-  if (buf_.data.use_count() > 1)
+  if (buf_.data.use_count() > 1) {
     move_to_block(buf_.size);  // messages still point into this block: leave it to them
-  else
+  } else {
+    // The last message using it may have been released on another thread (a reader thread's
+    // blocks): its reads come before our writes.
+    std::atomic_thread_fence(std::memory_order_acquire);
     std::memmove(buf_.data.get(), buf_.data.get() + begin_, end_ - begin_);
+  }
   base_ += begin_;
   end_ -= begin_;
   scan_ -= std::min(scan_, begin_);
@@ -160,21 +172,27 @@ void gor_record_reader::skip(gor_record_skip::reason why, std::uint64_t offset, 
   if (on_skip_) on_skip_(gor_record_skip{why, offset, size});
 }
 
-message_ptr gor_record_reader::take(std::size_t len, std::size_t skip_after) {
+bool gor_record_reader::take(std::size_t len, std::size_t skip_after, gor_record_view& out) {
   std::uint64_t offset = base_ + begin_;
   std::string_view bytes(buf_.data.get() + begin_, len);
   begin_ += len + skip_after;
   scan_ = begin_;
-  auto m = message::parse_view(buf_.data, bytes);
-  if (!m) {
+  if (!message::parse_meta(bytes, out.meta)) {
     skip(gor_record_skip::reason::malformed_meta, offset, len);
-    return nullptr;
+    return false;
   }
-  last_offset_ = offset;
-  return m;
+  out.offset = last_offset_ = offset;
+  out.bytes = bytes;
+  return true;
 }
 
 message_ptr gor_record_reader::next() {
+  gor_record_view v;
+  if (!next_view(v)) return nullptr;
+  return message::parse_view(buf_.data, v.bytes, v.meta);
+}
+
+bool gor_record_reader::next_view(gor_record_view& out) {
   for (;;) {
     const char* data = buf_.data.get();
     if (discarding_) {
@@ -190,15 +208,15 @@ message_ptr gor_record_reader::next() {
         skip(gor_record_skip::reason::oversized, discard_offset_, base_ + end_ - discard_offset_);
         begin_ = scan_ = end_;
         discarding_ = false;
-        return nullptr;
+        return false;
       }
       // Keep only what could be the start of the separator.
       begin_ = scan_ = end_ - std::min(end_ - begin_, sep_len - 1);
-      return nullptr;
+      return false;
     }
 
     std::size_t avail = end_ - begin_;
-    if (avail == 0) return nullptr;
+    if (avail == 0) return false;
 
     // A record whose first line is the separator line: gor sees an empty record (malformed).
     if (avail >= line_len && std::memcmp(data + begin_, gor_separator_line.data(), line_len) == 0) {
@@ -215,7 +233,7 @@ message_ptr gor_record_reader::next() {
         begin_ = scan_ = begin_ + len + sep_len;
         continue;
       }
-      if (auto m = take(len, sep_len)) return m;
+      if (take(len, sep_len, out)) return true;
       continue;
     }
 
@@ -232,14 +250,13 @@ message_ptr gor_record_reader::next() {
       if (len > max_) {
         skip(gor_record_skip::reason::oversized, base_ + begin_, len);
         begin_ = scan_ = end_;
-        return nullptr;
+        return false;
       }
       if (len == 0) {
         begin_ = scan_ = end_;
-        return nullptr;
+        return false;
       }
-      auto m = take(len, avail - len);
-      return m;  // nullptr here means malformed and nothing is left
+      return take(len, avail - len, out);  // false here means malformed and nothing is left
     }
 
     // The separator may start in the last sep_len - 1 bytes: resume the search there.
@@ -249,7 +266,7 @@ message_ptr gor_record_reader::next() {
       discard_offset_ = base_ + begin_;
       begin_ = scan_;
     }
-    return nullptr;
+    return false;
   }
 }
 

@@ -34,6 +34,14 @@ struct gor_record_skip {
 
 std::string_view to_string(gor_record_skip::reason r) noexcept;
 
+// A record as gor_record_reader::next_view() gives it: its bytes inside the reader's current
+// block and its parsed meta line; message::parse_view(block, bytes, meta) makes the message.
+struct gor_record_view {
+  std::uint64_t offset = 0;  // of its first byte in the stream
+  std::string_view bytes;
+  message_meta meta;
+};
+
 // Splits a byte stream into records exactly as gor's readers do: '\n'-terminated lines, and
 // a line that is exactly "🐵🙈🙉\n" ends the record (the '\n' before it is not part of the
 // record). Differences from gor, on purpose: a final record without its separator is kept
@@ -44,8 +52,9 @@ class gor_record_reader {
  public:
   using skip_handler = std::function<void(const gor_record_skip&)>;
 
+  // `spare_blocks`: blocks released by their messages kept for reuse.
   explicit gor_record_reader(std::size_t max_record_bytes = default_max_record_bytes,
-                             skip_handler on_skip = {});
+                             skip_handler on_skip = {}, std::size_t spare_blocks = 4);
 
   // Zero-copy feeding: write up to `n` bytes into prepare(n), then commit how many were written.
   std::span<char> prepare(std::size_t n);
@@ -58,6 +67,11 @@ class gor_record_reader {
   // The next complete record, or nullptr when more input is needed (or, after finish(), at
   // the end). Malformed and oversized records are skipped and reported to the skip handler.
   message_ptr next();
+  // The same without making the message (for a reader thread that leaves that to the consumer).
+  // `out.bytes` lies in current_block(), and stays valid while a reference to it is held: the
+  // reader only moves bytes inside a block nobody else holds.
+  bool next_view(gor_record_view& out);
+  const std::shared_ptr<char[]>& current_block() const noexcept { return buf_.data; }
 
   // Byte offset of the record last returned by next().
   std::uint64_t last_offset() const noexcept { return last_offset_; }
@@ -72,12 +86,13 @@ class gor_record_reader {
   void reset();
 
  private:
-  message_ptr take(std::size_t len, std::size_t skip_after);
+  bool take(std::size_t len, std::size_t skip_after, gor_record_view& out);
   void skip(gor_record_skip::reason why, std::uint64_t offset, std::uint64_t size);
   void compact();
   void move_to_block(std::size_t capacity);
 
   std::size_t max_;
+  std::size_t max_spare_;
   skip_handler on_skip_;
   // Records are returned as views into the block they were read into (no copy per record); a
   // block still referenced by messages is left to them and reading continues in another one.

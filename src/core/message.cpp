@@ -178,6 +178,19 @@ message::message(private_tag, std::shared_ptr<const void> owner, std::string_vie
   if (size_) type_ = static_cast<message_type>(data_[0]);
 }
 
+message::message(private_tag, std::shared_ptr<const void> owner, std::string_view record,
+                 const message_meta& meta) noexcept
+    : data_(record.data()),
+      size_(record.size()),
+      meta_len_(meta.meta_len),
+      payload_off_(meta.payload_off),
+      id_off_(meta.id_off),
+      id_len_(meta.id_len),
+      timestamp_ns_(meta.timestamp_ns),
+      type_(meta.type),
+      latency_ns_(meta.latency_ns),
+      owner_(std::move(owner)) {}
+
 message::message(const message& other)
     : meta_len_(other.meta_len_),
       payload_off_(other.payload_off_),
@@ -237,6 +250,22 @@ inline std::uint64_t parse_eight_digits(const char* s) noexcept {
           (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
 }
 
+// Whether s[0..18] are all ASCII digits (s[19] must be readable).
+[[gnu::always_inline]] inline bool digits_19(const char* s) noexcept {
+  std::uint64_t a, b, c;
+  std::memcpy(&a, s, 8);
+  std::memcpy(&b, s + 8, 8);
+  std::memcpy(&c, s + 12, 8);  // bytes 12-19; byte 19 is masked off
+  c &= 0x00FFFFFFFFFFFFFFULL;
+  // A byte is a digit when it is 0x30-0x39: its high nibble is 3 and adding 6 does not carry
+  // into the high nibble.
+  auto ok = [](std::uint64_t x, std::uint64_t lanes) {
+    return ((x & (0xF0F0F0F0F0F0F0F0ULL & lanes)) == (0x3030303030303030ULL & lanes)) &&
+           ((((x & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL & lanes) == 0);
+  };
+  return ok(a, ~0ULL) && ok(b, ~0ULL) && ok(c, 0x00FFFFFFFFFFFFFFULL);
+}
+
 // One meta field as an integer, exactly as from_chars over the whole field: the field runs
 // from p to the next ' ', '\n' or end. Returns false when it is not one integer; `p` is left
 // at the field's end only on success. Timestamps have 19 digits: they are measured with one
@@ -285,10 +314,92 @@ inline std::uint64_t parse_eight_digits(const char* s) noexcept {
 
 // One pass over the meta line, which gor splits on single spaces:
 // type, id, timestamp, [latency], [extra...].
-bool message::index() {
-  if (size_ > UINT32_MAX || size_ < 2) return false;
-  const char* const begin = data_;
-  const char* const end = data_ + size_;
+namespace {
+
+// The usual meta line, "T <id> <19-digit ts> <latency of 1-8 digits or -1>\n", within the
+// record's first 64 bytes: every ' ' and '\n' there found with four vector compares, the fields
+// read between them. False when the line is shaped otherwise (the general parser decides then).
+#if defined(__SSE2__)
+[[gnu::always_inline]] inline bool parse_meta_usual(const char* b, std::size_t size, message_meta& out) noexcept {
+  if (size < 64) return false;
+  const __m128i space = _mm_set1_epi8(' '), newline = _mm_set1_epi8('\n');
+  std::uint64_t spaces = 0, newlines = 0;
+  for (int k = 0; k < 4; ++k) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16 * k));
+    spaces |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)))) << (16 * k);
+    newlines |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline))))
+                << (16 * k);
+  }
+  std::uint64_t seps = spaces | newlines;
+  // "T ": the type is one character, then a space.
+  if ((seps & 3) != 2 || !(spaces & 2)) return false;
+  seps &= ~std::uint64_t{3};
+  if (!seps) return false;
+  const unsigned id_end = static_cast<unsigned>(__builtin_ctzll(seps));
+  if (id_end == 2 || !(spaces >> id_end & 1)) return false;  // an empty id, or the line ends in it
+  seps &= seps - 1;
+  if (!seps) return false;
+  const unsigned ts_end = static_cast<unsigned>(__builtin_ctzll(seps));
+  if (ts_end != id_end + 20 || !(spaces >> ts_end & 1)) return false;  // not 19 digits then a latency
+  const char* ts = b + id_end + 1;
+  if (!digits_19(ts)) return false;
+  const std::uint64_t t = parse_eight_digits(ts) * 100000000000ULL + parse_eight_digits(ts + 8) * 1000 +
+                          static_cast<unsigned>(ts[16] - '0') * 100 + static_cast<unsigned>(ts[17] - '0') * 10 +
+                          static_cast<unsigned>(ts[18] - '0');
+  if (t > static_cast<std::uint64_t>(INT64_MAX)) return false;
+  seps &= seps - 1;
+  if (!seps) return false;
+  const unsigned lat_end = static_cast<unsigned>(__builtin_ctzll(seps));
+  if (!(newlines >> lat_end & 1)) return false;  // extra fields: the general parser
+  const unsigned lat_len = lat_end - ts_end - 1;
+  const char* lat = b + ts_end + 1;
+  std::int64_t latency;
+  if (lat_len == 2 && lat[0] == '-' && lat[1] == '1') {
+    latency = -1;
+  } else {
+    if (lat_len == 0 || lat_len > 8) return false;
+    // The field's digits at the top of eight bytes, '0's below them.
+    std::uint64_t x;
+    std::memcpy(&x, b + lat_end - 8, 8);
+    const unsigned pad = 8 * (8 - lat_len);
+    if (pad) x = (x >> pad << pad) | (0x3030303030303030ULL >> (64 - pad));
+    if ((x & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL ||
+        (((x & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0)
+      return false;
+    latency = static_cast<std::int64_t>(parse_eight_digits(reinterpret_cast<const char*>(&x)));
+  }
+  out.timestamp_ns = static_cast<std::int64_t>(t);
+  out.latency_ns = latency;
+  out.meta_len = lat_end;
+  out.payload_off = lat_end + 1;
+  out.id_off = 2;
+  out.id_len = id_end - 2;
+  out.type = static_cast<message_type>(b[0]);
+  return true;
+}
+#endif
+
+}  // namespace
+
+namespace {
+[[gnu::noinline]] bool parse_meta_general(std::string_view record, message_meta& out) noexcept;
+}  // namespace
+
+bool message::parse_meta(std::string_view record, message_meta& out) noexcept {
+#if defined(__SSE2__)
+  if (parse_meta_usual(record.data(), record.size(), out)) return true;
+#endif
+  return parse_meta_general(record, out);
+}
+
+namespace {
+
+// Any meta line, field by field.
+bool parse_meta_general(std::string_view record, message_meta& out) noexcept {
+  const std::size_t size = record.size();
+  if (size > UINT32_MAX || size < 2) return false;
+  const char* const begin = record.data();
+  const char* const end = begin + size;
   // The type: one character (not a separator) and a space.
   if (begin[0] == ' ' || begin[0] == '\n' || begin[1] != ' ') return false;
   const char* id = begin + 2;
@@ -296,12 +407,28 @@ bool message::index() {
   if (id_end == id || id_end == end || *id_end == '\n') return false;
   const char* p = id_end + 1;
   std::int64_t ts;
-  if (!parse_field_int(p, end, ts)) return false;
-  std::optional<std::int64_t> latency;
+  // The usual timestamp, 19 digits (2001-2286 in ns), in three multiplications; else the
+  // general field parser.
+  if (end - p >= 20 && p[19] == ' ' && digits_19(p)) {
+    const std::uint64_t v = parse_eight_digits(p) * 100000000000ULL + parse_eight_digits(p + 8) * 1000 +
+                            static_cast<unsigned>(p[16] - '0') * 100 + static_cast<unsigned>(p[17] - '0') * 10 +
+                            static_cast<unsigned>(p[18] - '0');
+    if (v > static_cast<std::uint64_t>(INT64_MAX)) return false;
+    ts = static_cast<std::int64_t>(v);
+    p += 19;
+  } else if (!parse_field_int(p, end, ts)) {
+    return false;
+  }
+  out.latency_ns.reset();
   if (p != end && *p == ' ') {
     const char* q = p + 1;
     std::int64_t l;
-    if (parse_field_int(q, end, l)) latency = l;
+    if (end - q >= 3 && q[0] == '-' && q[1] == '1' && (q[2] == '\n' || q[2] == ' ')) {
+      out.latency_ns = -1;  // gor's "no latency", on every request
+      q += 2;
+    } else if (parse_field_int(q, end, l)) {
+      out.latency_ns = l;
+    }
     p = q;
   }
   // The rest of the meta line (extra fields) up to its '\n'.
@@ -309,13 +436,31 @@ bool message::index() {
     auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     p = nl ? nl : end;
   }
-  meta_len_ = static_cast<std::uint32_t>(p - begin);
-  payload_off_ = static_cast<std::uint32_t>(p == end ? size_ : meta_len_ + 1);
-  id_off_ = 2;
-  id_len_ = static_cast<std::uint32_t>(id_end - id);
-  timestamp_ns_ = ts;
-  if (latency) latency_ns_ = latency;
+  out.meta_len = static_cast<std::uint32_t>(p - begin);
+  out.payload_off = static_cast<std::uint32_t>(p == end ? size : out.meta_len + 1);
+  out.id_off = 2;
+  out.id_len = static_cast<std::uint32_t>(id_end - id);
+  out.timestamp_ns = ts;
+  out.type = static_cast<message_type>(begin[0]);
   return true;
+}
+
+}  // namespace
+
+bool message::index() {
+  message_meta mm;
+  if (!parse_meta(record(), mm)) return false;
+  apply(mm);
+  return true;
+}
+
+void message::apply(const message_meta& mm) noexcept {
+  meta_len_ = mm.meta_len;
+  payload_off_ = mm.payload_off;
+  id_off_ = mm.id_off;
+  id_len_ = mm.id_len;
+  timestamp_ns_ = mm.timestamp_ns;
+  if (mm.latency_ns) latency_ns_ = mm.latency_ns;
 }
 
 message_ptr message::parse(std::string record) {
@@ -328,6 +473,11 @@ message_ptr message::parse_view(std::shared_ptr<const void> owner, std::string_v
   auto m = std::allocate_shared<message>(pooled_allocator<message>{}, private_tag{}, std::move(owner), record);
   if (!m->index()) return nullptr;
   return m;
+}
+
+message_ptr message::parse_view(std::shared_ptr<const void> owner, std::string_view record,
+                                 const message_meta& meta) {
+  return std::allocate_shared<message>(pooled_allocator<message>{}, private_tag{}, std::move(owner), record, meta);
 }
 
 namespace {

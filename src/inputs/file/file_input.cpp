@@ -65,6 +65,7 @@ asio::awaitable<void> file_input::run(message_writer out) {
   ropts.max_record_bytes = static_cast<std::size_t>(opts_.max_record_size.bytes);
   ropts.block_bytes = static_cast<std::size_t>(opts_.read_block_size.bytes);
   ropts.prefer_io_uring = opts_.prefer_io_uring;
+  ropts.read_ahead_blocks = opts_.read_ahead_blocks;
 
   int logged = 0;
   auto on_skip = [&](const std::string& path, const gor_record_skip& s) {

@@ -26,6 +26,9 @@ struct file_input_options {
   // output keeps pins its block: 256 KiB reads as fast as 1 MiB here and pins a quarter.
   byte_size read_block_size{256u << 10};
   bool prefer_io_uring = true;
+  // Blocks a reader thread reads and parses ahead of the replay (one or two files); 0: none,
+  // each block is read by the replay's own thread when needed (io_uring or read(2)).
+  std::size_t read_ahead_blocks = 4;
   std::ostream* dry_run_out = nullptr;       // where the dry-run summary goes; stdout when null
 };
 

@@ -1,6 +1,7 @@
 #include "inputs/file/gor_file_reader.hpp"
 
 #include <glob.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -11,22 +12,80 @@ namespace {
 
 bool ends_with_gz(const std::string& p) { return p.size() >= 3 && p.compare(p.size() - 3, 3, ".gz") == 0; }
 
+// Read-ahead only for regular files: a pipe or FIFO may never deliver, and stopping must not
+// wait to join a thread blocked in read(2) (on this thread such reads go through io_uring and
+// are cancelled). What cannot be stat'ed fails to open below, with the usual error.
+gor_file_read_options checked_read_ahead(gor_file_read_options o, const std::string& path) {
+  struct stat st {};
+  if (o.read_ahead_blocks && (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))) o.read_ahead_blocks = 0;
+  return o;
+}
+
 }  // namespace
 
 gor_file_reader::gor_file_reader(asio::any_io_executor ex, std::string path,
                                  const gor_file_read_options& opts,
                                  gor_record_reader::skip_handler on_skip)
     : path_(std::move(path)),
-      opts_(opts),
-      file_(ex, path_, block_file::open_mode::read, opts.prefer_io_uring),
-      records_(opts.max_record_bytes, std::move(on_skip)) {
+      opts_(checked_read_ahead(opts, path_)),
+      file_(ex, path_, block_file::open_mode::read, opts_.prefer_io_uring && opts_.read_ahead_blocks == 0),
+      records_(opts_.max_record_bytes, opts_.read_ahead_blocks ? gor_record_reader::skip_handler{} : on_skip) {
   opts_.read_depth = std::max<std::size_t>(opts_.read_depth, 1);
   opts_.block_bytes = std::max<std::size_t>(opts_.block_bytes, 4096);
   file_size_ = file_.size();
+  if (opts_.read_ahead_blocks) {
+    on_skip_ = std::move(on_skip);
+    gor_read_ahead_options a;
+    a.block_bytes = opts_.block_bytes;
+    a.max_record_bytes = opts_.max_record_bytes;
+    a.depth = opts_.read_ahead_blocks;
+    a.gzip = ends_with_gz(path_);
+    ahead_ = std::make_unique<gor_read_ahead>(ex, std::move(file_), path_, a);
+    return;
+  }
   if (ends_with_gz(path_)) gunzip_.emplace();
 }
 
+gor_file_reader::~gor_file_reader() = default;
+
+void gor_file_reader::adopt(gor_read_ahead::batch* b) {
+  batch_ = b;
+  next_ = last_ = nullptr;
+  if (!b) return;
+  next_ = b->records.data();
+  last_ = next_ + b->records.size();
+  if (on_skip_)
+    for (const auto& s : b->skips) on_skip_(s);
+  bytes_read_ = b->bytes_read;
+}
+
+// With read-ahead: one record of the current batch into the window, or the next batch taken
+// (its skips reported, its byte count kept), or `wait` when the thread has none ready.
+gor_file_reader::ahead_step gor_file_reader::step_ahead() {
+  if (next_ != last_) {
+    window_.push(message::parse_view(batch_->block, next_->bytes, next_->meta));
+    ++next_;
+    return ahead_step::record;
+  }
+  if (done_) return ahead_step::done;
+  if (batch_ && batch_->end) {
+    done_ = true;
+    if (batch_->error) std::rethrow_exception(batch_->error);
+    return ahead_step::done;
+  }
+  adopt(ahead_->try_next());
+  return batch_ ? ahead_step::record : ahead_step::wait;  // maybe no record: the next step says
+}
+
 asio::awaitable<void> gor_file_reader::fill() {
+  if (ahead_) {
+    while (window_.size() < opts_.read_depth) {
+      auto st = step_ahead();
+      if (st == ahead_step::done) break;
+      if (st == ahead_step::wait) adopt(co_await ahead_->next());
+    }
+    co_return;
+  }
   while (window_.size() < opts_.read_depth) {
     if (auto m = records_.next()) {
       window_.push(std::move(m));
@@ -38,6 +97,20 @@ asio::awaitable<void> gor_file_reader::fill() {
 }
 
 bool gor_file_reader::fill_buffered() {
+  if (ahead_) {
+    const std::size_t depth = opts_.read_depth;
+    while (window_.size() < depth) {
+      if (next_ != last_) {  // the usual case, inline
+        window_.push(message::parse_view(batch_->block, next_->bytes, next_->meta));
+        ++next_;
+        continue;
+      }
+      auto st = step_ahead();
+      if (st == ahead_step::done) return true;
+      if (st == ahead_step::wait) return false;
+    }
+    return true;
+  }
   while (window_.size() < opts_.read_depth) {
     if (auto m = records_.next()) {
       window_.push(std::move(m));
@@ -92,6 +165,7 @@ gor_file_merge::gor_file_merge(asio::any_io_executor ex, std::vector<std::string
                                gor_file_read_options opts,
                                std::function<void(const std::string&, const gor_record_skip&)> on_skip)
     : ex_(std::move(ex)), paths_(std::move(paths)), opts_(opts), on_skip_(std::move(on_skip)) {
+  if (paths_.size() > read_ahead_files) opts_.read_ahead_blocks = 0;
   files_.resize(paths_.size());
   skips_reported_.resize(paths_.size());
 }

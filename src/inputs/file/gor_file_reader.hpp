@@ -5,6 +5,7 @@
 #include "core/block_file.hpp"
 #include "core/gor_record.hpp"
 #include "core/gzip_stream.hpp"
+#include "inputs/file/gor_read_ahead.hpp"
 #include "inputs/file/record_window.hpp"
 
 #include <coreplay/message.hpp>
@@ -28,6 +29,9 @@ struct gor_file_read_options {
   std::size_t max_record_bytes = default_max_record_bytes;
   std::size_t block_bytes = std::size_t{256} << 10;       // one read(2) / io_uring read (file_input.hpp)
   bool prefer_io_uring = true;
+  // > 0: a thread reads and parses this many blocks ahead of the consumer (gor_read_ahead);
+  // 0: the coroutine reads each block itself (io_uring or read(2)) when it needs it.
+  std::size_t read_ahead_blocks = 0;
 };
 
 // One file. Opening throws std::system_error naming the path; corrupt gzip throws
@@ -41,6 +45,7 @@ class gor_file_reader {
   asio::awaitable<void> fill();
   // The same from bytes already read; false when that needs I/O (then call fill()).
   bool fill_buffered();
+  ~gor_file_reader();
   // After fill(): true when the file has no more records.
   bool empty() const noexcept { return window_.empty(); }
   std::int64_t top_timestamp() const noexcept { return window_.top_timestamp(); }
@@ -54,6 +59,9 @@ class gor_file_reader {
 
  private:
   asio::awaitable<void> read_more();
+  enum class ahead_step { record, wait, done };
+  ahead_step step_ahead();
+  void adopt(gor_read_ahead::batch* b);
 
   std::string path_;
   gor_file_read_options opts_;
@@ -66,6 +74,12 @@ class gor_file_reader {
   bool file_eof_ = false;
   bool done_ = false;
   record_window window_;
+  // With read-ahead: the batch whose records go into the window next.
+  std::unique_ptr<gor_read_ahead> ahead_;
+  gor_read_ahead::batch* batch_ = nullptr;
+  const gor_record_view* next_ = nullptr;  // its records not yet in the window
+  const gor_record_view* last_ = nullptr;
+  gor_record_reader::skip_handler on_skip_;
 };
 
 // Several files merged by timestamp: each file's head is the smallest timestamp in its
@@ -79,6 +93,9 @@ class gor_file_reader {
 class gor_file_merge {
  public:
   static constexpr std::size_t eager_files = 64;
+  // Read-ahead threads only for a glob of at most this many files: more threads than the
+  // machine's cores gain nothing, and thousands of small files would pay a thread each.
+  static constexpr std::size_t read_ahead_files = 2;
 
   gor_file_merge(asio::any_io_executor ex, std::vector<std::string> paths, gor_file_read_options opts,
                  std::function<void(const std::string& path, const gor_record_skip&)> on_skip = {});

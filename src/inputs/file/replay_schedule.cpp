@@ -13,38 +13,6 @@ void replay_schedule::restart() noexcept {
   offset_ = 0;
 }
 
-replay_schedule::step replay_schedule::next(std::int64_t ts) {
-  ++records_;
-  if (!have_last_) {
-    have_last_ = true;
-    last_ts_ = ts;
-    return {std::chrono::nanoseconds{offset_}, false};
-  }
-  // Saturate: timestamps are whatever the file says.
-  std::int64_t diff = 0;
-  if (__builtin_sub_overflow(ts, last_ts_, &diff))
-    diff = ts < last_ts_ ? std::numeric_limits<std::int64_t>::min() : std::numeric_limits<std::int64_t>::max();
-  if (first_wait_ == 0) first_wait_ = diff;
-  if (diff < 0) {
-    ++out_of_order_;
-    return {std::chrono::nanoseconds{offset_}, true};
-  }
-  std::int64_t wait = diff;
-  if (factor_ <= 0) {
-    wait = 0;
-  } else if (factor_ != 1.0) {
-    double scaled = static_cast<double>(diff) / factor_;
-    wait = scaled >= 9.2e18 ? std::numeric_limits<std::int64_t>::max() : static_cast<std::int64_t>(scaled);
-  }
-  if (max_wait_ > 0 && wait > max_wait_) wait = max_wait_;
-  last_ts_ = ts;
-  if (__builtin_add_overflow(offset_, wait, &offset_)) offset_ = std::numeric_limits<std::int64_t>::max();
-  if (__builtin_add_overflow(total_wait_, wait, &total_wait_)) total_wait_ = std::numeric_limits<std::int64_t>::max();
-  if (wait > max_wait_seen_) max_wait_seen_ = wait;
-  if (wait < min_wait_seen_) min_wait_seen_ = wait;
-  return {std::chrono::nanoseconds{offset_}, false};
-}
-
 namespace {
 
 // "1.500" → "1.5"; digits of `frac` zero-padded to `width`, trailing zeros dropped.

@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -258,6 +260,7 @@ TEST_CASE("file input loops until stopped", "[unit][file]") {
 TEST_CASE("file input errors name the path", "[unit][file]") {
   scratch_dir d("errors");
   file_input_options o;
+  o.read_ahead_blocks = GENERATE(std::size_t{0}, std::size_t{4});  // on the replay's thread, or a reader thread
   SECTION("a glob that matches nothing") {
     o.path = d / "nothing-*.gor";
     auto r = run_input(o);
@@ -308,6 +311,7 @@ TEST_CASE("file input skips malformed and oversized records and counts them", "[
   o.path = d / "f.gor";
   o.speed_factor = 0;
   o.max_record_size = byte_size{1000};
+  o.read_ahead_blocks = GENERATE(std::size_t{0}, std::size_t{4});
   auto r = run_input(o);
   REQUIRE(r.got->got.size() == 2);
   CHECK(r.got->got[1]->payload() == "ok");  // the final record, its separator cut short
@@ -669,4 +673,23 @@ TEST_CASE("file input stops promptly while waiting for a far deadline", "[unit][
   CHECK(error_text(r.result.error) == "");
   CHECK(r.got->got.size() == 1);
   CHECK(r.took < 2s);
+}
+
+TEST_CASE("file input stops promptly while a FIFO sends nothing", "[unit][file][read_ahead]") {
+  // Read-ahead is for regular files only: a thread blocked in read(2) on a FIFO could not be joined.
+  scratch_dir d("fifo");
+  std::string path = d / "in.gor";
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  int writer = ::open(path.c_str(), O_RDWR);  // a writer that stays silent
+  REQUIRE(writer >= 0);
+  const std::string first = rec('1', "a", 1, "x") + sep;
+  REQUIRE(::write(writer, first.data(), first.size()) == static_cast<ssize_t>(first.size()));
+  file_input_options o;
+  o.path = path;
+  o.speed_factor = 0;
+  auto r = run_input(o, 10s, 200ms);
+  ::close(writer);
+  REQUIRE(r.result.finished);
+  CHECK(error_text(r.result.error) == "");
+  CHECK(r.took < 3s);
 }

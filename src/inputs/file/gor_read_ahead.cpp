@@ -1,0 +1,164 @@
+#include "inputs/file/gor_read_ahead.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <stdexcept>
+
+namespace coreplay {
+
+gor_read_ahead::gor_read_ahead(asio::any_io_executor ex, block_file file, std::string path,
+                               gor_read_ahead_options opts)
+    : ex_(ex),
+      path_(std::move(path)),
+      opts_(opts),
+      file_(std::move(file)),
+      // Blocks come back once the batches and messages using them are gone: room for every
+      // batch in flight and a few pinned downstream, so the steady state allocates nothing.
+      records_(opts.max_record_bytes, [this](const gor_record_skip& s) { filling_->skips.push_back(s); },
+               opts.depth + 4),
+      wake_(std::make_shared<asio::steady_timer>(ex)) {
+  opts_.depth = std::max<std::size_t>(opts_.depth, 1);
+  opts_.block_bytes = std::max<std::size_t>(opts_.block_bytes, 4096);
+  if (opts_.gzip) gunzip_.emplace();
+  for (std::size_t i = 0; i < opts_.depth; ++i) {
+    batches_.push_back(std::make_unique<batch>());
+    free_.push_back(batches_.back().get());
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+gor_read_ahead::~gor_read_ahead() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+gor_read_ahead::batch* gor_read_ahead::acquire_free() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return stop_ || !free_.empty(); });
+  if (stop_) return nullptr;
+  batch* b = free_.back();
+  free_.pop_back();
+  return b;
+}
+
+void gor_read_ahead::publish(batch* b) {
+  bool wake = false;
+  {
+    std::lock_guard lk(mu_);
+    ready_.push_back(b);
+    wake = waiting_;
+    waiting_ = false;
+  }
+  // The consumer's wait ends on its own executor; the timer may be gone by then.
+  if (wake)
+    asio::post(ex_, [w = std::weak_ptr<asio::steady_timer>(wake_)] {
+      if (auto t = w.lock()) t->cancel();
+    });
+}
+
+void gor_read_ahead::run() noexcept {
+  for (;;) {
+    batch* b = acquire_free();
+    if (!b) break;
+    b->records.clear();
+    b->skips.clear();
+    b->block.reset();
+    b->end = false;
+    b->error = nullptr;
+    try {
+      b->end = produce(*b);
+    } catch (...) {
+      b->end = true;
+      b->error = std::current_exception();
+    }
+    publish(b);
+    if (b->end) break;
+  }
+  file_.close();
+}
+
+std::size_t gor_read_ahead::read_block(std::span<char> out) {
+  if (!gunzip_) return file_.read_some_sync(out);
+  try {
+    for (;;) {
+      if (gunzip_->needs_input()) {
+        if (file_eof_) {
+          gunzip_->finish();
+          return 0;
+        }
+        compressed_.resize(opts_.block_bytes);
+        std::size_t n = file_.read_some_sync(compressed_);
+        bytes_read_ += n;
+        if (n == 0) {
+          file_eof_ = true;
+          continue;
+        }
+        gunzip_->set_input(std::string_view(compressed_).substr(0, n));
+      }
+      if (std::size_t n = gunzip_->inflate_some(out)) return n;
+    }
+  } catch (const gzip_error& e) {
+    throw std::runtime_error("gzip file '" + path_ + "' at compressed byte " + std::to_string(e.offset()) +
+                             ": " + e.what());
+  }
+}
+
+// One block (more while a record is longer than a block); true at the end of the file.
+bool gor_read_ahead::produce(batch& b) {
+  filling_ = &b;
+  for (;;) {
+    auto span = records_.prepare(opts_.block_bytes);
+    std::size_t n = read_block(span);
+    records_.commit(n);
+    if (!gunzip_) bytes_read_ += n;
+    if (n == 0) records_.finish();
+    gor_record_view v;
+    while (records_.next_view(v)) b.records.push_back(v);
+    b.bytes_read = bytes_read_;
+    if (!b.records.empty()) b.block = records_.current_block();
+    if (n == 0) return true;
+    if (!b.records.empty() || !b.skips.empty()) return false;
+    std::lock_guard lk(mu_);
+    if (stop_) return true;
+  }
+}
+
+gor_read_ahead::batch* gor_read_ahead::try_next() {
+  std::lock_guard lk(mu_);
+  if (current_) {
+    current_->block.reset();  // the messages made from it hold it now
+    free_.push_back(current_);
+    current_ = nullptr;
+    cv_.notify_one();
+  }
+  if (ready_.empty()) return nullptr;
+  current_ = ready_.front();
+  ready_.pop_front();
+  return current_;
+}
+
+asio::awaitable<gor_read_ahead::batch*> gor_read_ahead::next() {
+  for (;;) {
+    if (batch* b = try_next()) co_return b;
+    {
+      std::lock_guard lk(mu_);
+      if (!ready_.empty()) continue;
+      waiting_ = true;
+    }
+    wake_->expires_at(asio::steady_timer::time_point::max());
+    co_await wake_->async_wait(asio::as_tuple(asio::use_awaitable));  // ended by a publish or a cancellation
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none)
+      throw boost::system::system_error(asio::error::operation_aborted);
+  }
+}
+
+}  // namespace coreplay
