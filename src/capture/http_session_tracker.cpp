@@ -189,9 +189,12 @@ void http_session_tracker::feed(const tcp_segment& segment) {
       c.dir[1 - side].framer.flush();
       drain(c, 1 - side);
     }
+    const std::size_t buffered = d.framer.buffered_bytes();
     d.framer.feed_borrowed(s.payload, stream_position{s.timestamp_ns, s.seq, s.ack});
     drain(c, side);
-    account(c);
+    // Nothing is held by the reassemblers here: the memory in use changed only if the framer
+    // kept more of a message (most segments carry whole messages, kept nowhere).
+    if (d.framer.buffered_bytes() != buffered) account(c);
     return;
   }
   switch (d.reassembler.feed(s)) {
