@@ -15,10 +15,10 @@ tcp_reassembler::feed_result tcp_reassembler::feed(const tcp_segment& s) {
     next_seq_ = data_seq;
     next_off_ = 0;
   }
-  if (pending_) {
+  if (has_pending_) {
     // The caller did not read everything: keep the bytes, they live in its buffer.
-    hold(next_off_, pending_->data, pending_->seq, pending_->ack, pending_->timestamp_ns);
-    pending_.reset();
+    hold(next_off_, pending_.data, pending_.seq, pending_.ack, pending_.timestamp_ns);
+    has_pending_ = false;
   }
   std::int64_t off = next_off_ + static_cast<std::int32_t>(data_seq - next_seq_);
   std::string_view data = s.payload;
@@ -52,6 +52,7 @@ tcp_reassembler::feed_result tcp_reassembler::feed(const tcp_segment& s) {
       data = data.substr(0, keep);
     }
     pending_ = chunk{data, gap_, seq, s.ack, s.timestamp_ns};
+    has_pending_ = true;
     gap_ = 0;
     return overlapped ? feed_result::overlap : feed_result::in_order;
   }
@@ -63,6 +64,7 @@ tcp_reassembler::feed_result tcp_reassembler::feed(const tcp_segment& s) {
     next_off_ = off;
     next_seq_ = seq;
     pending_ = chunk{data, gap_, seq, s.ack, s.timestamp_ns};
+    has_pending_ = true;
     gap_ = 0;
     return feed_result::evicted;
   }
@@ -99,9 +101,9 @@ std::size_t tcp_reassembler::hold(std::int64_t off, std::string_view data, std::
 }
 
 std::optional<tcp_reassembler::chunk> tcp_reassembler::next() {
-  if (pending_) {
-    chunk c = *pending_;
-    pending_.reset();
+  if (has_pending_) {
+    chunk c = pending_;
+    has_pending_ = false;
     next_off_ += static_cast<std::int64_t>(c.data.size());
     next_seq_ = c.seq + static_cast<std::uint32_t>(c.data.size());
     return c;
@@ -129,7 +131,7 @@ void tcp_reassembler::clear() noexcept {
   held_.clear();
   held_bytes_ = 0;
   skipping_ = false;
-  pending_.reset();
+  has_pending_ = false;
   restart_ = true;
 }
 

@@ -55,7 +55,7 @@ class tcp_reassembler {
   // the caller reads s.payload itself (what feed() then next() would hand out); else false and
   // nothing changes.
   bool take_in_order(const tcp_segment& s) noexcept {
-    if (!started_ || pending_ || held_bytes_ != 0 || restart_ || skipping_ || gap_ != 0 || fin_off_ >= 0 ||
+    if (!started_ || has_pending_ || held_bytes_ != 0 || restart_ || skipping_ || gap_ != 0 || fin_off_ >= 0 ||
         s.seq != next_seq_ || s.payload.empty() || (s.flags & (tcp_flag::syn | tcp_flag::fin | tcp_flag::rst)) != 0)
       return false;
     next_off_ += static_cast<std::int64_t>(s.payload.size());
@@ -73,7 +73,7 @@ class tcp_reassembler {
   bool has_held() const noexcept { return !held_.empty(); }
   std::size_t held_bytes() const noexcept { return held_bytes_; }
   // Every byte up to the FIN has been read.
-  bool fin_reached() const noexcept { return fin_off_ >= 0 && next_off_ >= fin_off_ && !pending_; }
+  bool fin_reached() const noexcept { return fin_off_ >= 0 && next_off_ >= fin_off_ && !has_pending_; }
   std::uint32_t next_seq() const noexcept { return next_seq_; }
 
  private:
@@ -89,6 +89,7 @@ class tcp_reassembler {
 
   std::size_t max_held_;
   bool started_ = false;
+  bool has_pending_ = false;  // pending_ holds the chunk feed() accepted and next() hands out
   bool skipping_ = false;
   bool restart_ = false;  // after clear(): the next segment starts the stream again
   std::uint32_t next_seq_ = 0;  // sequence number of the next byte to read
@@ -96,7 +97,7 @@ class tcp_reassembler {
   std::int64_t fin_off_ = -1;
   std::uint64_t gap_ = 0;       // reported with the next chunk
   std::size_t held_bytes_ = 0;  // zero exactly when held_ is empty (no held piece is empty)
-  std::optional<chunk> pending_;
+  chunk pending_;  // with has_pending_ (next to the other per-segment fields: one cache line)
   std::map<std::int64_t, held_segment> held_;
   std::string current_;  // the held segment being read
 };
