@@ -119,7 +119,7 @@ void http_session_tracker::feed(const tcp_segment& segment) {
   track(segment);
 }
 
-[[gnu::flatten]] void http_session_tracker::track(const tcp_segment& s) {
+void http_session_tracker::track(const tcp_segment& s) {
   bool to_server = all_ports_ || is_server_port(s.dst_port);
   bool from_server = all_ports_ || is_server_port(s.src_port);
   if (!to_server && !from_server) {

@@ -61,6 +61,11 @@ class http_session_tracker {
     counters_.bytes += frame.size();
     // One segment reused for every packet: the decoder sets all of its fields on success, so
     // nothing needs clearing first (a fresh one cost a dozen stores per packet).
+    if (link == link_type::ethernet && decode_plain_ipv4_frame(frame, scratch_)) {
+      scratch_.timestamp_ns = timestamp_ns;
+      track(scratch_);
+      return;
+    }
     const decode_error e = decode_packet(link, frame, wire_length, timestamp_ns, scratch_);
     if (e != decode_error::none) {
       ++(is_malformed(e) ? counters_.malformed : counters_.ignored);

@@ -174,13 +174,6 @@ std::string_view to_string(decode_error e) noexcept {
   return "unknown";
 }
 
-ip_address ip_address::from_v4(const std::uint8_t* p) noexcept {
-  ip_address a;
-  constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  std::memcpy(a.bytes.data(), mapped, 12);
-  std::memcpy(a.bytes.data() + 12, p, 4);
-  return a;
-}
 
 ip_address ip_address::from_v6(const std::uint8_t* p) noexcept {
   ip_address a;
@@ -205,27 +198,7 @@ std::string ip_address::to_string() const {
   out.timestamp_ns = timestamp_ns;
   const std::uint8_t* p = captured.data();
   std::size_t len = captured.size();
-  if (link == link_type::ethernet && len >= 14 + 20 + 20 && p[12] == 0x08 && p[13] == 0x00 && p[14] == 0x45) {
-    // Most frames: untagged IPv4 without options, not a fragment, TCP, all of it captured.
-    // Anything else takes the general path below, which decides exactly as this does here.
-    const std::uint8_t* ip = p + 14;
-    const std::size_t total = be16(ip + 2);
-    const std::size_t tcp_len = std::size_t(ip[32] >> 4) * 4;
-    if (ip[9] == 6 && (be16(ip + 6) & 0x3fff) == 0 && total >= 40 && total <= len - 14 && tcp_len >= 20 &&
-        tcp_len <= total - 20) {
-      out.src = ip_address::from_v4(ip + 12);
-      out.dst = ip_address::from_v4(ip + 16);
-      const std::uint8_t* tcp = ip + 20;
-      out.src_port = be16(tcp);
-      out.dst_port = be16(tcp + 2);
-      out.seq = be32(tcp + 4);
-      out.ack = be32(tcp + 8);
-      out.flags = tcp[13] & 0x1f;
-      out.truncated = false;
-      out.payload = std::string_view(reinterpret_cast<const char*>(tcp) + tcp_len, total - 20 - tcp_len);
-      return decode_error::none;
-    }
-  }
+  if (link == link_type::ethernet && decode_plain_ipv4_frame(captured, out)) return decode_error::none;
   decode_error e;
   switch (link) {
     case link_type::ethernet:

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,7 +50,13 @@ struct ip_address {
   std::array<std::uint8_t, 16> bytes{};
   bool v6 = false;
 
-  static ip_address from_v4(const std::uint8_t* p) noexcept;
+  static ip_address from_v4(const std::uint8_t* p) noexcept {
+    ip_address a;
+    constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    std::memcpy(a.bytes.data(), mapped, 12);
+    std::memcpy(a.bytes.data() + 12, p, 4);
+    return a;
+  }
   static ip_address from_v6(const std::uint8_t* p) noexcept;
   std::uint32_t last4() const noexcept {
     return std::uint32_t(bytes[12]) << 24 | std::uint32_t(bytes[13]) << 16 |
@@ -83,6 +90,36 @@ struct tcp_segment {
 
   bool has(std::uint8_t f) const noexcept { return (flags & f) != 0; }
 };
+
+// Most frames on the wire: Ethernet, untagged IPv4 without options, not a fragment, TCP, all
+// of it captured. Decodes such a frame (true) or leaves `out` alone (false: decode_packet
+// decides, exactly as this would have). Inline: callers try it before the general decoder.
+inline bool decode_plain_ipv4_frame(std::span<const std::uint8_t> frame, tcp_segment& out) noexcept {
+  const std::uint8_t* p = frame.data();
+  const std::size_t len = frame.size();
+  if (len < 14 + 20 + 20 || p[12] != 0x08 || p[13] != 0x00 || p[14] != 0x45) return false;
+  auto be16 = [](const std::uint8_t* b) { return std::uint16_t(b[0] << 8 | b[1]); };
+  auto be32 = [](const std::uint8_t* b) {
+    return std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3];
+  };
+  const std::uint8_t* ip = p + 14;
+  const std::size_t total = be16(ip + 2);
+  const std::size_t tcp_len = std::size_t(ip[32] >> 4) * 4;
+  if (ip[9] != 6 || (be16(ip + 6) & 0x3fff) != 0 || total < 40 || total > len - 14 || tcp_len < 20 ||
+      tcp_len > total - 20)
+    return false;
+  out.src = ip_address::from_v4(ip + 12);
+  out.dst = ip_address::from_v4(ip + 16);
+  const std::uint8_t* tcp = ip + 20;
+  out.src_port = be16(tcp);
+  out.dst_port = be16(tcp + 2);
+  out.seq = be32(tcp + 4);
+  out.ack = be32(tcp + 8);
+  out.flags = tcp[13] & 0x1f;
+  out.truncated = false;
+  out.payload = std::string_view(reinterpret_cast<const char*>(tcp) + tcp_len, total - 20 - tcp_len);
+  return true;
+}
 
 // Decodes one captured frame. `wire_length` is the original length (pcap's len), kept to tell
 // truncation; the IP length fields decide where the payload ends (Ethernet padding is dropped).
