@@ -57,6 +57,9 @@ struct lane {
 struct source_port {
   pipeline::impl* owner = nullptr;
   lane* target = nullptr;
+  // The one output, when nothing stands between (no stage, no filter, no rate limit on either
+  // side): decided at the start, so offer() can hand messages straight to it.
+  sink_port* direct = nullptr;
   std::uint32_t index = 0;
   std::unique_ptr<source> plugin;
   plugin_stats stats;
@@ -686,6 +689,22 @@ asio::awaitable<void> message_writer::send(message_ptr m) {
 
 [[gnu::flatten]] bool message_writer::offer(message_ptr& m) {
   auto& p = *port_;
+  if (sink_port* s = p.direct) {
+    // What try_route_inline() does for one output, without its general steps: while the
+    // router waits on an empty lane nothing can be ahead of this message.
+    auto& o = *p.owner;
+    const auto size = m->record().size();
+    if (o.router_parked && o.primary.ch.size() == 0 && !s->closed && !s->ch.full() &&
+        size <= o.opts.copy_buffer_size && (!s->plugin || s->plugin->accepts(*m))) {
+      bump(o.emitter_stats.messages);
+      bump(o.emitter_stats.bytes, size);
+      s->ch.try_send(std::move(m));
+      ++s->depth;
+      bump(p.stats.messages);
+      bump(p.stats.bytes, size);
+      return true;
+    }
+  }
   if (!p.gate.admit()) {
     bump(p.stats.drops);
     m.reset();
@@ -838,6 +857,10 @@ void pipeline::start(asio::any_completion_handler<void(std::exception_ptr)> hand
   if (impl_->started)
     throw std::logic_error("pipeline::async_run called twice");
   impl_->started = true;
+  auto& i = *impl_;
+  const bool one_plain_sink = !i.stage && i.filters.empty() && i.sinks.size() == 1 && i.sinks[0]->gate.open();
+  for (auto& src : i.sources)
+    src->direct = one_plain_sink && src->gate.open() && src->target == &i.primary ? i.sinks[0].get() : nullptr;
   asio::co_spawn(impl_->ex, impl_->run(),
                  [h = std::move(handler), slot](std::exception_ptr e) mutable {
                    if (slot.is_connected()) slot.clear();

@@ -23,6 +23,8 @@ class rate_gate {
     return limit_.mode == rate_limit::kind::none || admit(clock::now());
   }
   bool admit(clock::time_point now);
+  // No limit: admit() is always true.
+  bool open() const noexcept { return limit_.mode == rate_limit::kind::none; }
 
  private:
   rate_limit limit_;
