@@ -320,6 +320,61 @@ namespace {
 // record's first 64 bytes: every ' ' and '\n' there found with four vector compares, the fields
 // read between them. False when the line is shaped otherwise (the general parser decides then).
 #if defined(__SSE2__)
+// A latency field of lat_len characters ending at b + lat_end: "-1" or at most 8 digits.
+[[gnu::always_inline]] inline bool parse_latency_field(const char* b, unsigned lat_end, unsigned lat_len,
+                                                       std::int64_t& latency) noexcept {
+  const char* lat = b + lat_end - lat_len;
+  if (lat_len == 2 && lat[0] == '-' && lat[1] == '1') {
+    latency = -1;
+    return true;
+  }
+  if (lat_len == 0 || lat_len > 8 || lat_end < 8) return false;
+  // The field's digits at the top of eight bytes, '0's below them.
+  std::uint64_t x;
+  std::memcpy(&x, b + lat_end - 8, 8);
+  const unsigned pad = 8 * (8 - lat_len);
+  if (pad) x = (x >> pad << pad) | (0x3030303030303030ULL >> (64 - pad));
+  if ((x & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL ||
+      (((x & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0)
+    return false;
+  latency = static_cast<std::int64_t>(parse_eight_digits(reinterpret_cast<const char*>(&x)));
+  return true;
+}
+
+// gor's own layout, which nearly every file has: "T " + a 24-character id + ' ' + 19 digits
+// + ' ' + the latency + '\n'. The separators are checked where they must be instead of
+// searched for. False: some other shape (parse_meta_usual, then the general parser, decide).
+[[gnu::always_inline]] inline bool parse_meta_fixed(const char* b, std::size_t size, message_meta& out) noexcept {
+  if (size < 64 || b[1] != ' ' || b[26] != ' ' || b[46] != ' ' || b[0] == ' ' || b[0] == '\n') return false;
+  const __m128i space = _mm_set1_epi8(' '), newline = _mm_set1_epi8('\n');
+  auto separators = [&](const char* at) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, newline))));
+  };
+  if (separators(b + 2) | separators(b + 10)) return false;  // the id (bytes 2-25) is one field
+  const char* ts = b + 27;
+  if (!digits_19(ts)) return false;
+  const std::uint64_t t = parse_eight_digits(ts) * 100000000000ULL + parse_eight_digits(ts + 8) * 1000 +
+                          static_cast<unsigned>(ts[16] - '0') * 100 + static_cast<unsigned>(ts[17] - '0') * 10 +
+                          static_cast<unsigned>(ts[18] - '0');
+  if (t > static_cast<std::uint64_t>(INT64_MAX)) return false;
+  // The latency ends at the first separator after byte 46, which must be the line's end.
+  const unsigned after = separators(b + 47);
+  if (!after) return false;
+  const unsigned lat_end = 47 + static_cast<unsigned>(__builtin_ctz(after));
+  if (b[lat_end] != '\n') return false;  // extra fields: the other parsers
+  std::int64_t latency;
+  if (!parse_latency_field(b, lat_end, lat_end - 47, latency)) return false;
+  out.timestamp_ns = static_cast<std::int64_t>(t);
+  out.latency_ns = latency;
+  out.meta_len = lat_end;
+  out.payload_off = lat_end + 1;
+  out.id_off = 2;
+  out.id_len = 24;
+  out.type = static_cast<message_type>(b[0]);
+  return true;
+}
+
 [[gnu::always_inline]] inline bool parse_meta_usual(const char* b, std::size_t size, message_meta& out) noexcept {
   if (size < 64) return false;
   const __m128i space = _mm_set1_epi8(' '), newline = _mm_set1_epi8('\n');
@@ -387,7 +442,8 @@ namespace {
 
 bool message::parse_meta(std::string_view record, message_meta& out) noexcept {
 #if defined(__SSE2__)
-  if (parse_meta_usual(record.data(), record.size(), out)) return true;
+  if (parse_meta_fixed(record.data(), record.size(), out) || parse_meta_usual(record.data(), record.size(), out))
+    return true;
 #endif
   return parse_meta_general(record, out);
 }
