@@ -3,7 +3,7 @@
 // -> reassembly -> framing -> messages -> null sink), in the same run.
 //   bench_capture generate FILE [packets [mix]]  write the pcap (default 1.2 M packets, mix "api";
 //                                                "web": browser-like requests, 0.5-128 KB responses)
-//   bench_capture FILE                        time both readers on it
+//   bench_capture FILE                        time both readers on it (best of three rounds each)
 #include "capture/capture_file.hpp"
 #include "capture/http_session_tracker.hpp"
 #include "capture/packet_decoder.hpp"
@@ -229,10 +229,20 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 3; ++i) coreplay_pipeline(argv[1]);
     return 0;
   }
+  // A first round warms the page cache for both; then three rounds, alternating, and the best
+  // of each (the least disturbed by whatever else runs on a shared machine), for both alike.
   auto bare = bare_libpcap(argv[1]);
   auto ours = coreplay_pipeline(argv[1]);
-  bare = bare_libpcap(argv[1]);  // again, with a warm page cache for both
+  auto best = [](result& b, const result& r) {
+    b.secs = std::min(b.secs, r.secs);
+    b.cpu_secs = std::min(b.cpu_secs, r.cpu_secs);
+  };
+  bare = bare_libpcap(argv[1]);
   ours = coreplay_pipeline(argv[1]);
+  for (int round = 0; round < 2; ++round) {
+    best(bare, bare_libpcap(argv[1]));
+    best(ours, coreplay_pipeline(argv[1]));
+  }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   if (std::getenv("BENCH_CAPTURE_STAGES")) {
