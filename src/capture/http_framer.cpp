@@ -116,7 +116,7 @@ int hex_value(char c) noexcept {
 }
 
 // "HTTP/1.0" or "HTTP/1.1" at the start of s; when partial, s may also be a prefix of it.
-bool version_ok(std::string_view s, bool partial) noexcept {
+[[gnu::always_inline]] inline bool version_ok(std::string_view s, bool partial) noexcept {
   static constexpr std::string_view head = "HTTP/1.";
   if (s.size() >= 8) {  // every whole line: one 8-byte compare (memcmp was a call per line)
     std::uint64_t v, want;
