@@ -407,22 +407,8 @@ namespace {
   const unsigned lat_end = static_cast<unsigned>(__builtin_ctzll(seps));
   if (!(newlines >> lat_end & 1)) return false;  // extra fields: the general parser
   const unsigned lat_len = lat_end - ts_end - 1;
-  const char* lat = b + ts_end + 1;
   std::int64_t latency;
-  if (lat_len == 2 && lat[0] == '-' && lat[1] == '1') {
-    latency = -1;
-  } else {
-    if (lat_len == 0 || lat_len > 8) return false;
-    // The field's digits at the top of eight bytes, '0's below them.
-    std::uint64_t x;
-    std::memcpy(&x, b + lat_end - 8, 8);
-    const unsigned pad = 8 * (8 - lat_len);
-    if (pad) x = (x >> pad << pad) | (0x3030303030303030ULL >> (64 - pad));
-    if ((x & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL ||
-        (((x & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0)
-      return false;
-    latency = static_cast<std::int64_t>(parse_eight_digits(reinterpret_cast<const char*>(&x)));
-  }
+  if (!parse_latency_field(b, lat_end, lat_len, latency)) return false;
   out.timestamp_ns = static_cast<std::int64_t>(t);
   out.latency_ns = latency;
   out.meta_len = lat_end;
