@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -26,9 +27,16 @@ const char* find_separator_from(const char* p, std::size_t n, std::size_t i) noe
 
 // The first of the candidate starts i + (each set bit of mask) that is a whole separator.
 inline const char* first_confirmed(const char* p, std::size_t i, unsigned mask) noexcept {
+  // The 14 bytes as two overlapping words (a memcmp call per record otherwise).
+  std::uint64_t want_lo, want_hi;
+  std::memcpy(&want_lo, gor_separator.data(), 8);
+  std::memcpy(&want_hi, gor_separator.data() + sep_len - 8, 8);
   for (; mask; mask &= mask - 1) {
     const std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(mask));
-    if (std::memcmp(p + at, gor_separator.data(), sep_len) == 0) return p + at;
+    std::uint64_t lo, hi;
+    std::memcpy(&lo, p + at, 8);
+    std::memcpy(&hi, p + at + sep_len - 8, 8);
+    if (((lo ^ want_lo) | (hi ^ want_hi)) == 0) return p + at;
   }
   return nullptr;
 }

@@ -352,11 +352,22 @@ namespace {
     return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, newline))));
   };
   if (separators(b + 2) | separators(b + 10)) return false;  // the id (bytes 2-25) is one field
+  // The timestamp's first 16 digits checked and converted in vector lanes: pairs, then fours.
   const char* ts = b + 27;
-  if (!digits_19(ts)) return false;
-  const std::uint64_t t = parse_eight_digits(ts) * 100000000000ULL + parse_eight_digits(ts + 8) * 1000 +
-                          static_cast<unsigned>(ts[16] - '0') * 100 + static_cast<unsigned>(ts[17] - '0') * 10 +
-                          static_cast<unsigned>(ts[18] - '0');
+  const __m128i d = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ts)), _mm_set1_epi8('0'));
+  if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) != 0xFFFF) return false;
+  const unsigned d16 = static_cast<unsigned char>(ts[16] - '0'), d17 = static_cast<unsigned char>(ts[17] - '0'),
+                 d18 = static_cast<unsigned char>(ts[18] - '0');
+  if (d16 > 9 || d17 > 9 || d18 > 9) return false;
+  const __m128i zero = _mm_setzero_si128(), tens = _mm_set1_epi32(0x0001000A);  // (10, 1) per pair
+  const __m128i pairs = _mm_packs_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(d, zero), tens),
+                                        _mm_madd_epi16(_mm_unpackhi_epi8(d, zero), tens));
+  const __m128i fours = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00010064));  // (100, 1) per pair of pairs
+  const auto f0 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(fours));
+  const auto f1 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(_mm_shuffle_epi32(fours, 1)));
+  const auto f2 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(_mm_shuffle_epi32(fours, 2)));
+  const auto f3 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(_mm_shuffle_epi32(fours, 3)));
+  const std::uint64_t t = ((f0 * 10000 + f1) * 100000000 + f2 * 10000 + f3) * 1000 + d16 * 100 + d17 * 10 + d18;
   if (t > static_cast<std::uint64_t>(INT64_MAX)) return false;
   // The latency ends at the first separator after byte 46, which must be the line's end.
   const unsigned after = separators(b + 47);
