@@ -250,21 +250,40 @@ inline std::uint64_t parse_eight_digits(const char* s) noexcept {
           (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
 }
 
-// Whether s[0..18] are all ASCII digits (s[19] must be readable).
-[[gnu::always_inline]] inline bool digits_19(const char* s) noexcept {
-  std::uint64_t a, b, c;
-  std::memcpy(&a, s, 8);
-  std::memcpy(&b, s + 8, 8);
-  std::memcpy(&c, s + 12, 8);  // bytes 12-19; byte 19 is masked off
-  c &= 0x00FFFFFFFFFFFFFFULL;
-  // A byte is a digit when it is 0x30-0x39: its high nibble is 3 and adding 6 does not carry
-  // into the high nibble.
-  auto ok = [](std::uint64_t x, std::uint64_t lanes) {
-    return ((x & (0xF0F0F0F0F0F0F0F0ULL & lanes)) == (0x3030303030303030ULL & lanes)) &&
-           ((((x & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL & lanes) == 0);
-  };
-  return ok(a, ~0ULL) && ok(b, ~0ULL) && ok(c, 0x00FFFFFFFFFFFFFFULL);
+#if defined(__SSE2__)
+// Where `at`'s 16 bytes hold a ' ' or a '\n' (meta fields end at either), one bit per byte.
+[[gnu::always_inline]] inline unsigned separators_at(const char* at) noexcept {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+  return static_cast<unsigned>(
+      _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))));
 }
+
+// Whether the 24 bytes at p (an id of gor's length) hold no ' ' or '\n': two overlapping loads.
+[[gnu::always_inline]] inline bool is_one_field_24(const char* p) noexcept {
+  return (separators_at(p) | separators_at(p + 8)) == 0;
+}
+
+// The 19 ASCII digits at s (a timestamp in ns, 2001-2286) as a number: false when one is not a
+// digit or the value passes INT64_MAX. The first 16 are checked and summed in vector lanes
+// (pairs, then fours), the last 3 one by one.
+[[gnu::always_inline]] inline bool parse_19_digits(const char* s, std::uint64_t& out) noexcept {
+  const __m128i d = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)), _mm_set1_epi8('0'));
+  if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) != 0xFFFF) return false;
+  const unsigned d16 = static_cast<unsigned char>(s[16] - '0'), d17 = static_cast<unsigned char>(s[17] - '0'),
+                 d18 = static_cast<unsigned char>(s[18] - '0');
+  if (d16 > 9 || d17 > 9 || d18 > 9) return false;
+  const __m128i zero = _mm_setzero_si128(), tens = _mm_set1_epi32(0x0001000A);  // (10, 1) per pair
+  const __m128i pairs = _mm_packs_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(d, zero), tens),
+                                        _mm_madd_epi16(_mm_unpackhi_epi8(d, zero), tens));
+  const __m128i fours = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00010064));  // (100, 1) per pair of pairs
+  const auto f0 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(fours));
+  const auto f1 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(_mm_shuffle_epi32(fours, 1)));
+  const auto f2 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(_mm_shuffle_epi32(fours, 2)));
+  const auto f3 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(_mm_shuffle_epi32(fours, 3)));
+  out = ((f0 * 10000 + f1) * 100000000 + f2 * 10000 + f3) * 1000 + d16 * 100 + d17 * 10 + d18;
+  return out <= static_cast<std::uint64_t>(INT64_MAX);
+}
+#endif
 
 // One meta field as an integer, exactly as from_chars over the whole field: the field runs
 // from p to the next ' ', '\n' or end. Returns false when it is not one integer; `p` is left
@@ -346,31 +365,11 @@ namespace {
 // searched for. False: some other shape (parse_meta_usual, then the general parser, decide).
 [[gnu::always_inline]] inline bool parse_meta_fixed(const char* b, std::size_t size, message_meta& out) noexcept {
   if (size < 64 || b[1] != ' ' || b[26] != ' ' || b[46] != ' ' || b[0] == ' ' || b[0] == '\n') return false;
-  const __m128i space = _mm_set1_epi8(' '), newline = _mm_set1_epi8('\n');
-  auto separators = [&](const char* at) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-    return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, newline))));
-  };
-  if (separators(b + 2) | separators(b + 10)) return false;  // the id (bytes 2-25) is one field
-  // The timestamp's first 16 digits checked and converted in vector lanes: pairs, then fours.
-  const char* ts = b + 27;
-  const __m128i d = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ts)), _mm_set1_epi8('0'));
-  if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) != 0xFFFF) return false;
-  const unsigned d16 = static_cast<unsigned char>(ts[16] - '0'), d17 = static_cast<unsigned char>(ts[17] - '0'),
-                 d18 = static_cast<unsigned char>(ts[18] - '0');
-  if (d16 > 9 || d17 > 9 || d18 > 9) return false;
-  const __m128i zero = _mm_setzero_si128(), tens = _mm_set1_epi32(0x0001000A);  // (10, 1) per pair
-  const __m128i pairs = _mm_packs_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(d, zero), tens),
-                                        _mm_madd_epi16(_mm_unpackhi_epi8(d, zero), tens));
-  const __m128i fours = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00010064));  // (100, 1) per pair of pairs
-  const auto f0 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(fours));
-  const auto f1 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(_mm_shuffle_epi32(fours, 1)));
-  const auto f2 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(_mm_shuffle_epi32(fours, 2)));
-  const auto f3 = static_cast<std::uint64_t>(_mm_cvtsi128_si32(_mm_shuffle_epi32(fours, 3)));
-  const std::uint64_t t = ((f0 * 10000 + f1) * 100000000 + f2 * 10000 + f3) * 1000 + d16 * 100 + d17 * 10 + d18;
-  if (t > static_cast<std::uint64_t>(INT64_MAX)) return false;
+  if (!is_one_field_24(b + 2)) return false;
+  std::uint64_t t;
+  if (!parse_19_digits(b + 27, t)) return false;
   // The latency ends at the first separator after byte 46, which must be the line's end.
-  const unsigned after = separators(b + 47);
+  const unsigned after = separators_at(b + 47);
   if (!after) return false;
   const unsigned lat_end = 47 + static_cast<unsigned>(__builtin_ctz(after));
   if (b[lat_end] != '\n') return false;  // extra fields: the other parsers
@@ -407,12 +406,8 @@ namespace {
   if (!seps) return false;
   const unsigned ts_end = static_cast<unsigned>(__builtin_ctzll(seps));
   if (ts_end != id_end + 20 || !(spaces >> ts_end & 1)) return false;  // not 19 digits then a latency
-  const char* ts = b + id_end + 1;
-  if (!digits_19(ts)) return false;
-  const std::uint64_t t = parse_eight_digits(ts) * 100000000000ULL + parse_eight_digits(ts + 8) * 1000 +
-                          static_cast<unsigned>(ts[16] - '0') * 100 + static_cast<unsigned>(ts[17] - '0') * 10 +
-                          static_cast<unsigned>(ts[18] - '0');
-  if (t > static_cast<std::uint64_t>(INT64_MAX)) return false;
+  std::uint64_t t;
+  if (!parse_19_digits(b + id_end + 1, t)) return false;
   seps &= seps - 1;
   if (!seps) return false;
   const unsigned lat_end = static_cast<unsigned>(__builtin_ctzll(seps));
@@ -462,14 +457,14 @@ bool parse_meta_general(std::string_view record, message_meta& out) noexcept {
   std::int64_t ts;
   // The usual timestamp, 19 digits (2001-2286 in ns), in three multiplications; else the
   // general field parser.
-  if (end - p >= 20 && p[19] == ' ' && digits_19(p)) {
-    const std::uint64_t v = parse_eight_digits(p) * 100000000000ULL + parse_eight_digits(p + 8) * 1000 +
-                            static_cast<unsigned>(p[16] - '0') * 100 + static_cast<unsigned>(p[17] - '0') * 10 +
-                            static_cast<unsigned>(p[18] - '0');
-    if (v > static_cast<std::uint64_t>(INT64_MAX)) return false;
+#if defined(__SSE2__)
+  std::uint64_t v;
+  if (end - p >= 20 && p[19] == ' ' && parse_19_digits(p, v)) {
     ts = static_cast<std::int64_t>(v);
     p += 19;
-  } else if (!parse_field_int(p, end, ts)) {
+  } else
+#endif
+  if (!parse_field_int(p, end, ts)) {
     return false;
   }
   out.latency_ns.reset();
@@ -640,14 +635,9 @@ message_ptr message::make(message_type type, std::string_view id, std::int64_t t
   // vector compares (find_first_of's byte loop was a third of this function).
   bool separator = false;
 #if defined(__SSE2__)
-  if (id.size() == 24) {  // two overlapping 16-byte compares
-    const __m128i space = _mm_set1_epi8(' '), newline = _mm_set1_epi8('\n');
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(id.data()));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(id.data() + 8));
-    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, space), _mm_cmpeq_epi8(a, newline)),
-                                     _mm_or_si128(_mm_cmpeq_epi8(b, space), _mm_cmpeq_epi8(b, newline)));
-    separator = _mm_movemask_epi8(hit) != 0;
-  } else
+  if (id.size() == 24)
+    separator = !is_one_field_24(id.data());
+  else
 #endif
     for (char c : id) separator |= (c == ' ') | (c == '\n');
   if (size > UINT32_MAX || id.empty() || separator) {
