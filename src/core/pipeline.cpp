@@ -495,17 +495,6 @@ struct pipeline::impl {
   // while it is still in cache). False: use the lane.
   bool try_route_inline(message_ptr& m) {
     if (!router_parked || stage || primary.ch.size() != 0) return false;
-    if (sinks.size() == 1 && filters.empty() && m->record().size() <= opts.copy_buffer_size) {
-      // One output and nothing between: what try_dispatch would do, without its general steps.
-      auto& s = *sinks[0];
-      if (!s.closed && s.ch.full()) return false;
-      bump(emitter_stats.messages);
-      bump(emitter_stats.bytes, m->record().size());
-      bool done;
-      try_hand_over(s, m, done);  // has room: cannot fail
-      m.reset();
-      return true;
-    }
     for (auto& s : sinks)
       if (!s->closed && s->ch.full()) return false;
     pending_delivery pending;
@@ -690,8 +679,9 @@ asio::awaitable<void> message_writer::send(message_ptr m) {
 [[gnu::flatten]] bool message_writer::offer(message_ptr& m) {
   auto& p = *port_;
   if (sink_port* s = p.direct) {
-    // What try_route_inline() does for one output, without its general steps: while the
-    // router waits on an empty lane nothing can be ahead of this message.
+    // try_route_inline() for one plain output, without its general steps: while the router
+    // waits on an empty lane nothing can be ahead of this message. Anything unusual (a full or
+    // ended output, an oversized message, one the output refuses) takes the general path.
     auto& o = *p.owner;
     const auto size = m->record().size();
     if (o.router_parked && o.primary.ch.size() == 0 && !s->closed && !s->ch.full() &&
