@@ -152,33 +152,27 @@ int capture_file::next_libpcap(file_frame& out) {
 }
 
 int capture_file::next_direct(file_frame& out) {
+  // What next_in_block() leaves out: a record across the block's end (read more), the end of
+  // the file, and damage (named with its byte offset).
   if (!fill(record_header_size)) {
     if (end_ == pos_) return -1;
     corrupt("truncated dump file: " + std::to_string(end_ - pos_) + " bytes of a " +
             std::to_string(record_header_size) + "-byte record header");
   }
-  const std::uint8_t* h = block_.get() + pos_;
-  const std::uint32_t sec = load32(h, swapped_);
-  const std::uint32_t frac = load32(h + 4, swapped_);
-  const std::uint32_t caplen = load32(h + 8, swapped_);
-  const std::uint32_t len = load32(h + 12, swapped_);
+  const std::uint32_t caplen = load32(block_.get() + pos_ + 8, swapped_);
   if (caplen > max_caplen_)
     corrupt("invalid packet capture length " + std::to_string(caplen) + ", bigger than the maximum of " +
             std::to_string(max_caplen_));
   if (!fill(record_header_size + caplen))
     corrupt("truncated dump file: a " + std::to_string(caplen) + "-byte packet with only " +
             std::to_string(end_ - pos_ - record_header_size) + " bytes left");
-  const std::uint8_t* data = block_.get() + pos_ + record_header_size;  // fill() may have moved the block
-  pos_ += record_header_size + caplen;
+  next_in_block(out);  // the whole record is in the block now
   if (filter_) {
     pcap_pkthdr ph{};
-    ph.caplen = caplen;
-    ph.len = len;
-    if (pcap_offline_filter(filter_.get(), &ph, data) == 0) return 0;
+    ph.caplen = static_cast<std::uint32_t>(out.bytes.size());
+    ph.len = out.wire_length;
+    if (pcap_offline_filter(filter_.get(), &ph, out.bytes.data()) == 0) return 0;
   }
-  out.bytes = std::span<const std::uint8_t>(data, caplen);
-  out.wire_length = len;
-  out.timestamp_ns = std::int64_t(sec) * 1'000'000'000 + std::int64_t(frac) * fraction_ns_;
   return 1;
 }
 

@@ -25,6 +25,11 @@ struct file_frame {
   std::int64_t timestamp_ns;
 };
 
+// Frames a reader takes from a capture file per turn (the pipeline drains between turns): the
+// messages of one turn (about 2 per 3 packets at most) fit a sink's queue (1024 by default),
+// are routed straight to it and go back to the pools of freed message blocks before the next.
+inline constexpr int capture_file_frames_per_turn = 1024;
+
 class capture_file {
  public:
   // Opens `path` and compiles `bpf_filter` (none when empty). Throws std::runtime_error

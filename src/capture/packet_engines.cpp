@@ -35,10 +35,6 @@ using boost::system::error_code;
 namespace {
 
 constexpr int frames_per_read = 8192;  // yield to the pipeline between batches
-// Files: fewer, so the messages of one batch (about 2 per 3 packets at most) fit in a sink's
-// queue (1024 by default) and are routed straight to it, and go back to the pools of freed
-// message blocks before the next batch is built.
-constexpr int file_frames_per_read = 1024;
 
 std::int64_t realtime_ns() {
   timespec ts{};
@@ -197,7 +193,7 @@ class pcap_file_engine final : public packet_engine {
   asio::awaitable<bool> read(frame_consumer& c, std::chrono::nanoseconds) override {
     const link_type link = file_.link();
     co_return file_.read([&](const file_frame& f) { c.on_frame(frame{link, f.bytes, f.wire_length, f.timestamp_ns}); },
-                         file_frames_per_read);
+                         capture_file_frames_per_turn);
   }
   bool finite() const override { return true; }
   capture_file* file() noexcept override { return &file_; }

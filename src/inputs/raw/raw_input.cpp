@@ -215,9 +215,6 @@ raw_input::raw_input(std::string address, raw_input_options o) : address_(std::m
 
 namespace {
 
-// Frames of a capture file per turn: the pipeline drains between turns.
-constexpr int file_frames_per_batch = 1024;
-
 // Hands over every message the tracker has finished, waiting only when the pipeline is full.
 asio::awaitable<void> send_finished(capture::http_session_tracker& tracker, message_writer& out) {
   while (auto m = tracker.next())
@@ -227,9 +224,12 @@ asio::awaitable<void> send_finished(capture::http_session_tracker& tracker, mess
 class tracker_feed final : public capture::frame_consumer {
  public:
   explicit tracker_feed(capture::http_session_tracker& t) : t_(t) {}
-  void on_frame(const capture::frame& f) override {
-    t_.feed_packet(f.link, f.bytes, f.wire_length, f.timestamp_ns);
-    last_ts = std::max(last_ts, f.timestamp_ns);
+  void on_frame(const capture::frame& f) override { take(f.link, f.bytes, f.wire_length, f.timestamp_ns); }
+  // The same without a frame object (a capture file's frames, read directly).
+  [[gnu::always_inline]] void take(capture::link_type link, std::span<const std::uint8_t> bytes, std::uint32_t wire_length,
+            std::int64_t timestamp_ns) {
+    t_.feed_packet(link, bytes, wire_length, timestamp_ns);
+    last_ts = std::max(last_ts, timestamp_ns);
     ++frames;
   }
   std::int64_t last_ts = 0;
@@ -289,15 +289,11 @@ asio::awaitable<void> raw_input::run(message_writer out) {
       bool more = false;
       try {
         if (direct_file) {
-          // A file's frames straight to the tracker, no call per frame through the engine.
+          // A file's frames straight to the feed, no call per frame through the engine.
           const capture::link_type link = direct_file->link();
           more = direct_file->read(
-              [&](const capture::file_frame& f) {
-                tracker.feed_packet(link, f.bytes, f.wire_length, f.timestamp_ns);
-                feed.last_ts = std::max(feed.last_ts, f.timestamp_ns);
-                ++feed.frames;
-              },
-              file_frames_per_batch);
+              [&](const capture::file_frame& f) { feed.take(link, f.bytes, f.wire_length, f.timestamp_ns); },
+              capture::capture_file_frames_per_turn);
         } else {
           more = co_await engine->read(feed, std::chrono::milliseconds(100));
         }
