@@ -185,10 +185,7 @@ void http_session_tracker::track(const tcp_segment& s) {
   if (d.reassembler.take_in_order(s)) {
     // The segment is the stream's next bytes: straight to the framer (what feed(), then
     // pump() would do, without holding it as a chunk first).
-    if (options_.protocol == capture_protocol::binary && c.dir[1 - side].framer.in_message()) {
-      c.dir[1 - side].framer.flush();
-      drain(c, 1 - side);
-    }
+    end_other_turn(c, side);
     const std::size_t buffered = d.framer.buffered_bytes();
     d.framer.feed_borrowed(s.payload, stream_position{s.timestamp_ns, s.seq, s.ack});
     drain(c, side);
@@ -209,11 +206,7 @@ void http_session_tracker::track(const tcp_segment& s) {
       ++counters_.evictions;
       break;
     case tcp_reassembler::feed_result::in_order:
-      if (options_.protocol == capture_protocol::binary && c.dir[1 - side].framer.in_message()) {
-        // The other side's turn is over: its message ends where this one begins.
-        c.dir[1 - side].framer.flush();
-        drain(c, 1 - side);
-      }
+      end_other_turn(c, side);
       break;
     case tcp_reassembler::feed_result::no_data:
       break;
@@ -236,6 +229,14 @@ void http_session_tracker::track(const tcp_segment& s) {
     return;
   }
   account(c);
+}
+
+[[gnu::always_inline]] inline void http_session_tracker::end_other_turn(connection& c, int side) {
+  // Binary protocol: in-order bytes from one side end the other side's message (its turn is
+  // over); HTTP messages end by their own framing.
+  if (options_.protocol != capture_protocol::binary || !c.dir[1 - side].framer.in_message()) return;
+  c.dir[1 - side].framer.flush();
+  drain(c, 1 - side);
 }
 
 void http_session_tracker::set_client(connection& c, int side) {

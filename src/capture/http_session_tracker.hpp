@@ -156,6 +156,8 @@ class http_session_tracker {
 
   void track(const tcp_segment& s);
   void set_client(connection& c, int side);
+  // In-order bytes from `side` arrived: under the binary protocol the other side's message ends.
+  void end_other_turn(connection& c, int side);
   void pump(connection& c, int side);
   // Adds what the framer counted (skipped bytes, framing errors) since the last call.
   void drain(connection& c, int side);
