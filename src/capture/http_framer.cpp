@@ -519,22 +519,25 @@ void http_framer::reject_start_line(bool at_line_end) {
 }
 
 void http_framer::header_line(std::string_view line) {
-  // may_frame() let through a line starting with 'c', 't' or 'e': the only names that matter
-  // then are Content-Length, Transfer-Encoding and Expect, whose colon (or, rarely, the white
-  // space before it) comes right after them. Anything else at that place rules the name out
-  // without looking for the colon (Content-Type and the like stop here).
+  // may_frame() let through a line starting with 'c', 't' or 'e': the one name that matters for
+  // each is Content-Length, Transfer-Encoding or Expect, whose colon (or, rarely, white space
+  // before it) comes right after it. Anything else there rules the line out without looking
+  // for the colon (Content-Type and the like stop here).
   const char first = static_cast<char>(line.front() | 0x20);
   const std::size_t name_len = first == 'c' ? 14 : first == 't' ? 17 : 6;
   if (line.size() <= name_len) return;
   const char after = line[name_len];
   if (after != ':' && after != ' ' && after != '\t') return;
-  auto colon = after == ':' ? name_len : line.find(':');
-  if (colon == std::string_view::npos) return;
-  std::string_view name = after == ':' ? line.substr(0, name_len) : trim(line.substr(0, colon));
-  // By length first: Content-Type and the like stop here.
-  if (name.size() != 14 && name.size() != 17 && name.size() != 6) return;
+  const std::string_view name = line.substr(0, name_len);
+  // Each with its literal, so the comparison is compiled for its length.
+  if (!(first == 'c'   ? name_is(name, "content-length")
+        : first == 't' ? name_is(name, "transfer-encoding")
+                       : name_is(name, "expect")))
+    return;
+  const auto colon = after == ':' ? name_len : line.find(':');
+  if (colon == std::string_view::npos || !trim(line.substr(name_len, colon - name_len)).empty()) return;
   std::string_view value = trim(line.substr(colon + 1));
-  if (name_is(name, "content-length")) {
+  if (first == 'c') {
     std::uint64_t v = 0;
     bool ok = !value.empty() && value.size() <= 18;
     for (char c : value) {
@@ -548,12 +551,12 @@ void http_framer::header_line(std::string_view line) {
       bad_content_length_ = true;
     else
       content_length_ = v;
-  } else if (name_is(name, "transfer-encoding")) {
+  } else if (first == 't') {
     has_transfer_encoding_ = true;
     auto comma = value.rfind(',');
     std::string_view last = trim(comma == std::string_view::npos ? value : value.substr(comma + 1));
     chunked_ = iequals(last, "chunked");
-  } else if (name_is(name, "expect")) {
+  } else {
     expect_continue_ = iequals(value, "100-continue");
   }
 }
