@@ -61,7 +61,7 @@ void gor_file_reader::adopt(gor_read_ahead::batch* b) {
 
 // With read-ahead: one record of the current batch into the window, or the next batch taken
 // (its skips reported, its byte count kept), or `wait` when the thread has none ready.
-gor_file_reader::ahead_step gor_file_reader::step_ahead() {
+[[gnu::always_inline]] inline gor_file_reader::ahead_step gor_file_reader::step_ahead() {
   if (next_ != last_) {
     window_.push(message::parse_view(batch_->block, next_->bytes, next_->meta));
     ++next_;
@@ -79,11 +79,7 @@ gor_file_reader::ahead_step gor_file_reader::step_ahead() {
 
 asio::awaitable<void> gor_file_reader::fill() {
   if (ahead_) {
-    while (window_.size() < opts_.read_depth) {
-      auto st = step_ahead();
-      if (st == ahead_step::done) break;
-      if (st == ahead_step::wait) adopt(co_await ahead_->next());
-    }
+    while (!fill_buffered()) adopt(co_await ahead_->next());
     co_return;
   }
   while (window_.size() < opts_.read_depth) {
@@ -100,11 +96,6 @@ bool gor_file_reader::fill_buffered() {
   if (ahead_) {
     const std::size_t depth = opts_.read_depth;
     while (window_.size() < depth) {
-      if (next_ != last_) {  // the usual case, inline
-        window_.push(message::parse_view(batch_->block, next_->bytes, next_->meta));
-        ++next_;
-        continue;
-      }
       auto st = step_ahead();
       if (st == ahead_step::done) return true;
       if (st == ahead_step::wait) return false;
