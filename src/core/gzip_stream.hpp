@@ -17,6 +17,11 @@ class gzip_error : public std::runtime_error {
   gzip_error(const std::string& what, std::uint64_t offset)
       : std::runtime_error(what), offset_(offset) {}
   std::uint64_t offset() const noexcept { return offset_; }
+  // The same error as a reader of the file `path` reports it.
+  std::runtime_error in_file(const std::string& path) const {
+    return std::runtime_error("gzip file '" + path + "' at compressed byte " + std::to_string(offset_) + ": " +
+                              what());
+  }
 
  private:
   std::uint64_t offset_;

@@ -147,8 +147,7 @@ asio::awaitable<void> gor_file_reader::read_more() {
     records_.commit(gunzip_->inflate_some(span));
   } catch (const gzip_error& e) {
     done_ = true;
-    throw std::runtime_error("gzip file '" + path_ + "' at compressed byte " + std::to_string(e.offset()) +
-                             ": " + e.what());
+    throw e.in_file(path_);
   }
 }
 

@@ -106,8 +106,7 @@ std::size_t gor_read_ahead::read_block(std::span<char> out) {
       if (std::size_t n = gunzip_->inflate_some(out)) return n;
     }
   } catch (const gzip_error& e) {
-    throw std::runtime_error("gzip file '" + path_ + "' at compressed byte " + std::to_string(e.offset()) +
-                             ": " + e.what());
+    throw e.in_file(path_);
   }
 }
 
