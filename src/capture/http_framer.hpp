@@ -2,7 +2,7 @@
 #pragma once
 
 #include "capture/capture_options.hpp"
-#include "capture/small_fifo.hpp"
+#include "core/small_fifo.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -4,7 +4,7 @@
 #include "capture/capture_options.hpp"
 #include "capture/http_framer.hpp"
 #include "capture/packet_decoder.hpp"
-#include "capture/small_fifo.hpp"
+#include "core/small_fifo.hpp"
 #include "capture/tcp_reassembler.hpp"
 
 #include <coreplay/message.hpp>

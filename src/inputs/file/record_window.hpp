@@ -2,12 +2,13 @@
 // file order, so small disorder in a recording is replayed in time order.
 #pragma once
 
+#include "core/small_fifo.hpp"
+
 #include <coreplay/message.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <utility>
-#include <vector>
 
 namespace coreplay {
 
@@ -19,55 +20,36 @@ class record_window {
  public:
   void push(message_ptr m) {
     const auto ts = m->timestamp_ns();
-    if (count_ == ring_.size()) grow();
-    if (count_ == 0 || at(count_ - 1).ts <= ts) {
-      at(count_) = entry{ts, std::move(m)};
-      ++count_;
-      return;
-    }
-    std::size_t lo = 0, hi = count_;  // upper bound of ts
+    const std::size_t n = ring_.size();
+    ring_.push_back(entry{ts, std::move(m)});
+    if (n == 0 || ring_[n - 1].ts <= ts) return;
+    std::size_t lo = 0, hi = n;  // upper bound of ts among the others
     while (lo < hi) {
       const std::size_t mid = lo + (hi - lo) / 2;
-      if (ts < at(mid).ts) hi = mid;
+      if (ts < ring_[mid].ts) hi = mid;
       else lo = mid + 1;
     }
-    for (std::size_t k = count_; k > lo; --k) at(k) = std::move(at(k - 1));
-    at(lo) = entry{ts, std::move(m)};
-    ++count_;
+    entry late = std::move(ring_[n]);
+    for (std::size_t k = n; k > lo; --k) ring_[k] = std::move(ring_[k - 1]);
+    ring_[lo] = std::move(late);
   }
-  const message_ptr& top() const noexcept { return ring_[head_].m; }
-  std::int64_t top_timestamp() const noexcept { return ring_[head_].ts; }
+  const message_ptr& top() const noexcept { return ring_.front().m; }
+  std::int64_t top_timestamp() const noexcept { return ring_.front().ts; }
   message_ptr pop() {
-    message_ptr m = std::move(ring_[head_].m);
-    head_ = (head_ + 1) & (ring_.size() - 1);
-    --count_;
+    message_ptr m = std::move(ring_.front().m);
+    ring_.pop_front();
     return m;
   }
-  std::size_t size() const noexcept { return count_; }
-  bool empty() const noexcept { return count_ == 0; }
-  void clear() noexcept {
-    for (std::size_t k = 0; k < count_; ++k) at(k).m.reset();
-    head_ = count_ = 0;
-  }
+  std::size_t size() const noexcept { return ring_.size(); }
+  bool empty() const noexcept { return ring_.empty(); }
+  void clear() noexcept { ring_.clear(); }
 
  private:
   struct entry {
     std::int64_t ts = 0;
     message_ptr m;
   };
-
-  entry& at(std::size_t i) noexcept { return ring_[(head_ + i) & (ring_.size() - 1)]; }
-
-  void grow() {
-    std::vector<entry> bigger(ring_.empty() ? 16 : ring_.size() * 2);  // a power of two
-    for (std::size_t k = 0; k < count_; ++k) bigger[k] = std::move(at(k));
-    ring_ = std::move(bigger);
-    head_ = 0;
-  }
-
-  std::vector<entry> ring_;
-  std::size_t head_ = 0;
-  std::size_t count_ = 0;
+  small_fifo<entry> ring_;
 };
 
 }  // namespace coreplay

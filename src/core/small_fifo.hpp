@@ -1,12 +1,13 @@
 // A first-in first-out queue in one growable ring: what connections keep per exchange
-// (waiting requests, expected response kinds). std::deque cost a node walk per push and pop.
+// (waiting requests, expected response kinds) and the file reader's record window. std::deque
+// cost a node walk per push and pop.
 #pragma once
 
 #include <cstddef>
 #include <utility>
 #include <vector>
 
-namespace coreplay::capture {
+namespace coreplay {
 
 template <class T>
 class small_fifo {
@@ -47,4 +48,4 @@ class small_fifo {
   std::size_t count_ = 0;
 };
 
-}  // namespace coreplay::capture
+}  // namespace coreplay
