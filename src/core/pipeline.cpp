@@ -29,6 +29,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <deque>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -369,26 +370,13 @@ struct pipeline::impl {
     return true;
   }
 
-  // Fast path without suspension; false when the sink's channel is full (m untouched).
-  bool try_deliver(sink_port& s, const message_ptr& m, bool& done) {
-    done = true;
+  // Fast path without suspension: true when s took m or is not to get it; false when its
+  // channel is full (m untouched). Take, for the last (or only) destination: the channel takes
+  // m itself, saving a reference count increment now and a decrement when the sender drops it.
+  template <bool Take = false>
+  bool try_deliver(sink_port& s, std::conditional_t<Take, message_ptr&, const message_ptr&> m) {
     if (!wants(s, *m)) return true;
-    if (!s.ch.try_send(m)) {
-      done = false;
-      return false;
-    }
-    ++s.depth;
-    return true;
-  }
-  // The same for the last (or only) destination: the channel takes m itself when it has room,
-  // saving a reference count increment now and a decrement when the sender drops its copy.
-  bool try_hand_over(sink_port& s, message_ptr& m, bool& done) {
-    done = true;
-    if (!wants(s, *m)) return true;
-    if (!s.ch.try_send(std::move(m))) {
-      done = false;
-      return false;
-    }
+    if (!s.ch.try_send(std::move(m))) return false;  // a const m is copied: moved only when Take
     ++s.depth;
     return true;
   }
@@ -401,8 +389,7 @@ struct pipeline::impl {
   }
 
   asio::awaitable<void> deliver(sink_port& s, const message_ptr& m) {
-    bool done;
-    if (!try_deliver(s, m, done)) co_await deliver_slow(s, m);
+    if (!try_deliver(s, m)) co_await deliver_slow(s, m);
   }
 
   // Routes m as far as it goes without suspending. True when it is done (m may have been taken
@@ -415,8 +402,7 @@ struct pipeline::impl {
 
   bool try_dispatch(message_ptr& m, bool from_feedback, pending_delivery& pending) {
     if (from_feedback && stage) {  // the middleware sees replayed responses too (gor)
-      bool done;
-      if (try_deliver(*stage_in, m, done)) return true;
+      if (try_deliver(*stage_in, m)) return true;
       pending.only = stage_in.get();
       return false;
     }
@@ -426,8 +412,7 @@ struct pipeline::impl {
     bump(emitter_stats.bytes, m->record().size());
     if (!opts.split_output || from_feedback || sinks.size() < 2) {
       for (std::size_t i = 0; i < sinks.size(); ++i) {
-        bool done;
-        if (!(i + 1 == sinks.size() ? try_hand_over(*sinks[i], m, done) : try_deliver(*sinks[i], m, done))) {
+        if (!(i + 1 == sinks.size() ? try_deliver<true>(*sinks[i], m) : try_deliver(*sinks[i], m))) {
           pending.next = i;
           return false;
         }
@@ -446,8 +431,7 @@ struct pipeline::impl {
     } else {
       pick = fnv1a32(opts.recognize_tcp_sessions ? m->id().substr(0, 16) : m->id()) % sinks.size();
     }
-    bool done;
-    if (try_hand_over(*sinks[pick], m, done)) return true;
+    if (try_deliver<true>(*sinks[pick], m)) return true;
     pending.only = sinks[pick].get();
     return false;
   }
@@ -526,8 +510,7 @@ struct pipeline::impl {
         continue;
       }
       if (stage) {
-        bool done;
-        if (!try_deliver(*stage_in, e.msg, done)) co_await deliver_slow(*stage_in, std::move(e.msg));
+        if (!try_deliver(*stage_in, e.msg)) co_await deliver_slow(*stage_in, std::move(e.msg));
       } else {
         pending_delivery pending;
         if (!try_dispatch(e.msg, false, pending)) co_await finish_dispatch(std::move(e.msg), pending);
