@@ -63,8 +63,8 @@ void gor_file_reader::adopt(gor_read_ahead::batch* b) {
 // (its skips reported, its byte count kept), or `wait` when the thread has none ready.
 [[gnu::always_inline]] inline gor_file_reader::ahead_step gor_file_reader::step_ahead() {
   if (next_ != last_) {
-    window_.push(message::parse_view(batch_->block, next_->bytes, next_->meta));
-    ++next_;
+    const gor_record_view& r = *next_++;
+    window_.push(r.meta.timestamp_ns, [&] { return message::parse_view(batch_->block, r.bytes, r.meta); });
     return ahead_step::record;
   }
   if (done_) return ahead_step::done;

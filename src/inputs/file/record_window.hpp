@@ -20,8 +20,14 @@ class record_window {
  public:
   void push(message_ptr m) {
     const auto ts = m->timestamp_ns();
+    push(ts, [&] { return std::move(m); });
+  }
+  // The message make() returns, whose timestamp is `ts`: it is made straight into its slot
+  // (see entry), so the caller may pass the call that builds it.
+  template <class Make>
+  void push(std::int64_t ts, Make&& make) {
     const std::size_t n = ring_.size();
-    ring_.push_back(entry{ts, std::move(m)});
+    ring_.emplace_back(ts, std::forward<Make>(make));
     if (n == 0 || ring_[n - 1].ts <= ts) return;
     std::size_t lo = 0, hi = n;  // upper bound of ts among the others
     while (lo < hi) {
@@ -46,8 +52,13 @@ class record_window {
 
  private:
   struct entry {
-    std::int64_t ts = 0;
+    std::int64_t ts;
     message_ptr m;
+    // m is initialised by make()'s result itself (guaranteed copy elision), not moved from a
+    // temporary: writing the pointer pair with narrow stores and then moving it with one wide
+    // load stalled on store forwarding, once per record.
+    template <class Make>
+    entry(std::int64_t t, Make&& make) : ts(t), m(std::forward<Make>(make)()) {}
   };
   small_fifo<entry> ring_;
 };
