@@ -45,8 +45,10 @@ class message {
   static message_ptr parse_view(std::shared_ptr<const void> owner, std::string_view record);
   // The meta line alone: false when parse() would return nullptr. Touches nothing but `record`.
   static bool parse_meta(std::string_view record, message_meta& out) noexcept;
-  // parse_view() of a record whose meta line parse_meta() has already read into `meta`.
-  static message_ptr parse_view(std::shared_ptr<const void> owner, std::string_view record,
+  // parse_view() of a record whose meta line parse_meta() has already read into `meta`, in a
+  // read block. The block is taken by reference: converting it into a by-value owner built a
+  // temporary per record, and moving that out stalled on store forwarding.
+  static message_ptr parse_view(const std::shared_ptr<char[]>& block, std::string_view record,
                                 const message_meta& meta);
 
   // Builds a record from its parts. latency_ns == nullopt writes gor's "-1".
@@ -74,7 +76,7 @@ class message {
   // allocation per captured message); the caller writes them after construction.
   message(private_tag, char* const& storage, std::size_t size) noexcept;
   message(private_tag, std::shared_ptr<const void> owner, std::string_view record) noexcept;
-  message(private_tag, std::shared_ptr<const void> owner, std::string_view record, const message_meta& meta) noexcept;
+  message(private_tag, const std::shared_ptr<char[]>& block, std::string_view record, const message_meta& meta) noexcept;
   // Copies own their bytes (data_ points into the object or its allocation).
   message(const message& other);
   message& operator=(const message& other);

@@ -178,7 +178,7 @@ message::message(private_tag, std::shared_ptr<const void> owner, std::string_vie
   if (size_) type_ = static_cast<message_type>(data_[0]);
 }
 
-message::message(private_tag, std::shared_ptr<const void> owner, std::string_view record,
+message::message(private_tag, const std::shared_ptr<char[]>& block, std::string_view record,
                  const message_meta& meta) noexcept
     : data_(record.data()),
       size_(record.size()),
@@ -189,7 +189,7 @@ message::message(private_tag, std::shared_ptr<const void> owner, std::string_vie
       timestamp_ns_(meta.timestamp_ns),
       type_(meta.type),
       latency_ns_(meta.latency_ns),
-      owner_(std::move(owner)) {}
+      owner_(block) {}
 
 message::message(const message& other)
     : meta_len_(other.meta_len_),
@@ -523,9 +523,9 @@ message_ptr message::parse_view(std::shared_ptr<const void> owner, std::string_v
   return m;
 }
 
-message_ptr message::parse_view(std::shared_ptr<const void> owner, std::string_view record,
+message_ptr message::parse_view(const std::shared_ptr<char[]>& block, std::string_view record,
                                  const message_meta& meta) {
-  return std::allocate_shared<message>(pooled_allocator<message>{}, private_tag{}, std::move(owner), record, meta);
+  return std::allocate_shared<message>(pooled_allocator<message>{}, private_tag{}, block, record, meta);
 }
 
 namespace {
