@@ -61,6 +61,15 @@ class ring_channel {
     return true;
   }
 
+  // The i-th queued value (0: the one try_receive takes next), or nullptr: lets a receiver
+  // prefetch what the values point to.
+  const T* peek(std::size_t i) const noexcept {
+    if (i >= count_) return nullptr;
+    std::size_t k = head_ + i;
+    if (k >= slots_.size()) k -= slots_.size();
+    return &slots_[k];
+  }
+
   // Suspends while the ring is full. Completes with channel_closed once closed, with
   // channel_cancelled when cancel() ran while it waited; throws operation_aborted when the
   // calling coroutine is cancelled.
