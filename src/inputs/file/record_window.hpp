@@ -23,21 +23,13 @@ class record_window {
     push(ts, [&] { return std::move(m); });
   }
   // The message make() returns, whose timestamp is `ts`: it is made straight into its slot
-  // (see entry), so the caller may pass the call that builds it.
+  // (see entry), so the caller may pass the call that builds it. Inlined into the caller's
+  // loop: the usual in-order record is a few instructions, the late one is kept out of line.
   template <class Make>
-  void push(std::int64_t ts, Make&& make) {
+  [[gnu::always_inline]] void push(std::int64_t ts, Make&& make) {
     const std::size_t n = ring_.size();
     ring_.emplace_back(ts, std::forward<Make>(make));
-    if (n == 0 || ring_[n - 1].ts <= ts) return;
-    std::size_t lo = 0, hi = n;  // upper bound of ts among the others
-    while (lo < hi) {
-      const std::size_t mid = lo + (hi - lo) / 2;
-      if (ts < ring_[mid].ts) hi = mid;
-      else lo = mid + 1;
-    }
-    entry late = std::move(ring_[n]);
-    for (std::size_t k = n; k > lo; --k) ring_[k] = std::move(ring_[k - 1]);
-    ring_[lo] = std::move(late);
+    if (n != 0 && ts < ring_[n - 1].ts) place_late(n);
   }
   const message_ptr& top() const noexcept { return ring_.front().m; }
   std::int64_t top_timestamp() const noexcept { return ring_.front().ts; }
@@ -63,6 +55,20 @@ class record_window {
     template <class Make>
     entry(std::int64_t t, Make&& make) : ts(t), m(std::forward<Make>(make)()) {}
   };
+  // The entry at n (the back) is older than the one before it: moved down to its place.
+  [[gnu::noinline]] void place_late(std::size_t n) {
+    const std::int64_t ts = ring_[n].ts;
+    std::size_t lo = 0, hi = n;  // upper bound of ts among the others
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (ts < ring_[mid].ts) hi = mid;
+      else lo = mid + 1;
+    }
+    entry late = std::move(ring_[n]);
+    for (std::size_t k = n; k > lo; --k) ring_[k] = std::move(ring_[k - 1]);
+    ring_[lo] = std::move(late);
+  }
+
   static constexpr std::size_t prefetch_ahead = 4;
   small_fifo<entry> ring_;
 };
