@@ -180,18 +180,11 @@ void gor_record_reader::skip(gor_record_skip::reason why, std::uint64_t offset, 
   if (on_skip_) on_skip_(gor_record_skip{why, offset, size});
 }
 
-bool gor_record_reader::take(std::size_t len, std::size_t skip_after, gor_record_view& out) {
-  std::uint64_t offset = base_ + begin_;
-  std::string_view bytes(buf_.data.get() + begin_, len);
+void gor_record_reader::take(std::size_t len, std::size_t skip_after, gor_record_span& out) {
+  out.offset = base_ + begin_;
+  out.bytes = std::string_view(buf_.data.get() + begin_, len);
   begin_ += len + skip_after;
   scan_ = begin_;
-  if (!message::parse_meta(bytes, out.meta)) {
-    skip(gor_record_skip::reason::malformed_meta, offset, len);
-    return false;
-  }
-  out.offset = last_offset_ = offset;
-  out.bytes = bytes;
-  return true;
 }
 
 message_ptr gor_record_reader::next() {
@@ -201,6 +194,19 @@ message_ptr gor_record_reader::next() {
 }
 
 bool gor_record_reader::next_view(gor_record_view& out) {
+  gor_record_span s;
+  while (next_span(s)) {
+    if (message::parse_meta(s.bytes, out.meta)) {
+      out.offset = last_offset_ = s.offset;
+      out.bytes = s.bytes;
+      return true;
+    }
+    skip(gor_record_skip::reason::malformed_meta, s.offset, s.bytes.size());
+  }
+  return false;
+}
+
+bool gor_record_reader::next_span(gor_record_span& out) {
   for (;;) {
     const char* data = buf_.data.get();
     if (discarding_) {
@@ -241,8 +247,8 @@ bool gor_record_reader::next_view(gor_record_view& out) {
         begin_ = scan_ = begin_ + len + sep_len;
         continue;
       }
-      if (take(len, sep_len, out)) return true;
-      continue;
+      take(len, sep_len, out);
+      return true;
     }
 
     if (finished_) {
@@ -264,7 +270,8 @@ bool gor_record_reader::next_view(gor_record_view& out) {
         begin_ = scan_ = end_;
         return false;
       }
-      return take(len, avail - len, out);  // false here means malformed and nothing is left
+      take(len, avail - len, out);
+      return true;
     }
 
     // The separator may start in the last sep_len - 1 bytes: resume the search there.

@@ -34,6 +34,13 @@ struct gor_record_skip {
 
 std::string_view to_string(gor_record_skip::reason r) noexcept;
 
+// A record as gor_record_reader::next_span() gives it: its bytes inside the reader's current
+// block, its meta line not yet read.
+struct gor_record_span {
+  std::uint64_t offset = 0;  // of its first byte in the stream
+  std::string_view bytes;
+};
+
 // A record as gor_record_reader::next_view() gives it: its bytes inside the reader's current
 // block and its parsed meta line; message::parse_view(block, bytes, meta) makes the message.
 struct gor_record_view {
@@ -71,6 +78,10 @@ class gor_record_reader {
   // `out.bytes` lies in current_block(), and stays valid while a reference to it is held: the
   // reader only moves bytes inside a block nobody else holds.
   bool next_view(gor_record_view& out);
+  // The next record's bytes alone, its meta line unchecked: a caller that parses it elsewhere
+  // (the consumer of a reader thread) reports a malformed one itself. Skips only oversized
+  // records and records whose first line is the separator line.
+  bool next_span(gor_record_span& out);
   const std::shared_ptr<char[]>& current_block() const noexcept { return buf_.data; }
 
   // Byte offset of the record last returned by next().
@@ -86,7 +97,7 @@ class gor_record_reader {
   void reset();
 
  private:
-  bool take(std::size_t len, std::size_t skip_after, gor_record_view& out);
+  void take(std::size_t len, std::size_t skip_after, gor_record_span& out);
   void skip(gor_record_skip::reason why, std::uint64_t offset, std::uint64_t size);
   void compact();
   void move_to_block(std::size_t capacity);

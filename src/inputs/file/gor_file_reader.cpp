@@ -10,6 +10,8 @@ namespace coreplay {
 
 namespace {
 
+constexpr std::ptrdiff_t meta_prefetch = 4;  // records ahead whose first line is fetched
+
 bool ends_with_gz(const std::string& p) { return p.size() >= 3 && p.compare(p.size() - 3, 3, ".gz") == 0; }
 
 // Read-ahead only for regular files: a pipe or FIFO may never deliver, and stopping must not
@@ -51,22 +53,40 @@ gor_file_reader::~gor_file_reader() = default;
 void gor_file_reader::adopt(gor_read_ahead::batch* b) {
   batch_ = b;
   next_ = last_ = nullptr;
+  skip_next_ = skip_last_ = nullptr;
   if (!b) return;
   next_ = b->records.data();
   last_ = next_ + b->records.size();
-  if (on_skip_)
-    for (const auto& s : b->skips) on_skip_(s);
+  skip_next_ = b->skips.data();
+  skip_last_ = skip_next_ + b->skips.size();
   bytes_read_ = b->bytes_read;
 }
 
-// With read-ahead: one record of the current batch into the window, or the next batch taken
-// (its skips reported, its byte count kept), or `wait` when the thread has none ready.
+// The thread's skips (oversized records) before `offset`, so that they and the malformed
+// records found here are reported in file order.
+void gor_file_reader::report_skips_before(std::uint64_t offset) {
+  for (; skip_next_ != skip_last_ && skip_next_->offset < offset; ++skip_next_)
+    if (on_skip_) on_skip_(*skip_next_);
+}
+
+// With read-ahead: one record of the current batch into the window (its meta line parsed
+// here), or the next batch taken (its byte count kept), or `wait` when the thread has none
+// ready.
 [[gnu::always_inline]] inline gor_file_reader::ahead_step gor_file_reader::step_ahead() {
   if (next_ != last_) {
-    const gor_record_view& r = *next_++;
-    window_.push(r.meta.timestamp_ns, [&] { return message::parse_view(batch_->block, r.bytes, r.meta); });
+    const gor_record_span& r = *next_++;
+    if (skip_next_ != skip_last_) [[unlikely]] report_skips_before(r.offset);
+    // The record's first line was written on the other core: fetch a few records early.
+    if (last_ - next_ > meta_prefetch) __builtin_prefetch(next_[meta_prefetch].bytes.data());
+    message_meta meta;
+    if (!message::parse_meta(r.bytes, meta)) [[unlikely]] {
+      if (on_skip_) on_skip_(gor_record_skip{gor_record_skip::reason::malformed_meta, r.offset, r.bytes.size()});
+      return ahead_step::record;
+    }
+    window_.push(meta.timestamp_ns, [&] { return message::parse_view(batch_->block, r.bytes, meta); });
     return ahead_step::record;
   }
+  if (skip_next_ != skip_last_) report_skips_before(UINT64_MAX);
   if (done_) return ahead_step::done;
   if (batch_ && batch_->end) {
     done_ = true;

@@ -119,8 +119,8 @@ bool gor_read_ahead::produce(batch& b) {
     records_.commit(n);
     if (!gunzip_) bytes_read_ += n;
     if (n == 0) records_.finish();
-    gor_record_view v;
-    while (records_.next_view(v)) b.records.push_back(v);
+    gor_record_span s;
+    while (records_.next_span(s)) b.records.push_back(s);
     b.bytes_read = bytes_read_;
     if (!b.records.empty()) b.block = records_.current_block();
     if (n == 0) return true;

@@ -1,6 +1,8 @@
-// A gor file read, inflated, split into records and their meta lines parsed on a thread of its
-// own, a few blocks ahead of the coroutine that makes messages of them: the kernel's copy, the
-// separator scan and the parsing run on the second core while the first one routes.
+// A gor file read, inflated and split into records on a thread of its own, a few blocks ahead
+// of the coroutine that makes messages of them: the kernel's copy and the separator scan run on
+// the second core while the first one parses the meta lines and routes. (The meta lines were
+// parsed here too, but this thread was the slower one by far: reading each record's first line
+// on the replay's side costs no more than handing its parsed fields across.)
 #pragma once
 
 #include "core/block_file.hpp"
@@ -43,8 +45,8 @@ class gor_read_ahead {
  public:
   struct batch {
     std::shared_ptr<char[]> block;             // holds every record's bytes
-    std::vector<gor_record_view> records;
-    std::vector<gor_record_skip> skips;        // skipped while reading this batch
+    std::vector<gor_record_span> records;      // meta lines not yet parsed
+    std::vector<gor_record_skip> skips;        // skipped while reading this batch (by offset)
     std::uint64_t bytes_read = 0;              // file bytes read up to the end of this batch
     bool end = false;                          // nothing follows
     std::exception_ptr error;                  // with end: reading failed after the records

@@ -64,14 +64,23 @@ drained drain(const std::string& path, gor_read_ahead_options o, bool slow_consu
         for (;;) {
           auto* b = ra.try_next();
           if (!b) b = co_await ra.next();
-          for (auto& s : b->skips) d.skips.push_back(s);
+          // As the file input does: meta lines parsed here, malformed records reported in
+          // file order with the thread's skips.
+          auto skip = b->skips.begin();
           for (auto& v : b->records) {
-            auto m = message::parse_view(b->block, v.bytes, v.meta);
+            for (; skip != b->skips.end() && skip->offset < v.offset; ++skip) d.skips.push_back(*skip);
+            message_meta meta;
+            if (!message::parse_meta(v.bytes, meta)) {
+              d.skips.push_back({gor_record_skip::reason::malformed_meta, v.offset, v.bytes.size()});
+              continue;
+            }
+            auto m = message::parse_view(b->block, v.bytes, meta);
             d.records.emplace_back(m->record());
             d.timestamps.push_back(m->timestamp_ns());
             kept.push_back(std::move(m));
             if (kept.size() > 50) kept.erase(kept.begin());
           }
+          for (; skip != b->skips.end(); ++skip) d.skips.push_back(*skip);
           d.bytes_read = b->bytes_read;
           if (b->end) {
             if (b->error) std::rethrow_exception(b->error);
