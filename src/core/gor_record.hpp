@@ -101,6 +101,9 @@ class gor_record_reader {
   void skip(gor_record_skip::reason why, std::uint64_t offset, std::uint64_t size);
   void compact();
   void move_to_block(std::size_t capacity);
+  static constexpr std::size_t align = 64;
+  static std::size_t lead_for(const char* block, std::size_t len) noexcept;
+  void rebase(std::size_t lead) noexcept;
 
   std::size_t max_;
   std::size_t max_spare_;
