@@ -22,6 +22,7 @@ gor_read_ahead::gor_read_ahead(asio::any_io_executor ex, block_file file, std::s
                opts.depth + 4),
       wake_(std::make_shared<asio::steady_timer>(ex)) {
   opts_.depth = std::max<std::size_t>(opts_.depth, 1);
+  wake_batches_ = std::max<std::size_t>(opts_.depth - 1, 1);
   opts_.block_bytes = std::max<std::size_t>(opts_.block_bytes, 4096);
   if (opts_.gzip) gunzip_.emplace();
   for (std::size_t i = 0; i < opts_.depth; ++i) {
@@ -42,6 +43,12 @@ gor_read_ahead::~gor_read_ahead() {
 
 gor_read_ahead::batch* gor_read_ahead::acquire_free() {
   std::unique_lock lk(mu_);
+  if (free_.empty() && waiting_) {  // every batch is ready: the consumer must take one now
+    waiting_ = false;
+    lk.unlock();
+    wake_consumer();
+    lk.lock();
+  }
   cv_.wait(lk, [&] { return stop_ || !free_.empty(); });
   if (stop_) return nullptr;
   batch* b = free_.back();
@@ -49,19 +56,26 @@ gor_read_ahead::batch* gor_read_ahead::acquire_free() {
   return b;
 }
 
+// A consumer waiting for data is woken once several batches are ready (or the last one, or
+// when the thread runs out of free batches), not at every batch: waking the io_context from
+// here costs a system call on each side and often a reschedule (~5 us), and the consumer
+// usually drains a batch faster than this thread fills one, so it would sleep again at once.
 void gor_read_ahead::publish(batch* b) {
   bool wake = false;
   {
     std::lock_guard lk(mu_);
     ready_.push_back(b);
-    wake = waiting_;
-    waiting_ = false;
+    wake = waiting_ && (b->end || ready_.size() >= wake_batches_);
+    if (wake) waiting_ = false;
   }
+  if (wake) wake_consumer();
+}
+
+void gor_read_ahead::wake_consumer() {
   // The consumer's wait ends on its own executor; the timer may be gone by then.
-  if (wake)
-    asio::post(ex_, [w = std::weak_ptr<asio::steady_timer>(wake_)] {
-      if (auto t = w.lock()) t->cancel();
-    });
+  asio::post(ex_, [w = std::weak_ptr<asio::steady_timer>(wake_)] {
+    if (auto t = w.lock()) t->cancel();
+  });
 }
 
 void gor_read_ahead::run() noexcept {

@@ -70,6 +70,7 @@ class gor_read_ahead {
   std::size_t read_block(std::span<char> out);
   batch* acquire_free();
   void publish(batch* b);
+  void wake_consumer();
 
   asio::any_io_executor ex_;
   std::string path_;
@@ -89,7 +90,8 @@ class gor_read_ahead {
   std::vector<batch*> free_;
   std::deque<batch*> ready_;
   bool stop_ = false;
-  bool waiting_ = false;  // the consumer sleeps on wake_: the next publish posts a wake-up
+  bool waiting_ = false;  // the consumer sleeps on wake_: a publish posts a wake-up (see publish)
+  std::size_t wake_batches_ = 1;  // ready batches that end the consumer's wait
   // The consumer's side.
   batch* current_ = nullptr;
   std::shared_ptr<asio::steady_timer> wake_;  // a wait that a posted cancel() ends
