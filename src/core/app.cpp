@@ -3,6 +3,7 @@
 #include "core/config.hpp"
 #include "core/core_options.hpp"
 #include "core/log.hpp"
+#include "core/metrics_server.hpp"
 #include "core/registry.hpp"
 #include "core/stats_report.hpp"
 
@@ -88,6 +89,18 @@ int run_app(int argc, char** argv) {
     return 1;
   }
 
+  std::unique_ptr<metrics_server> metrics;
+  if (!core.http_pprof.empty()) {
+    try {
+      metrics = std::make_unique<metrics_server>(io.get_executor(), core.http_pprof, [&p] { return p.stats(); });
+    } catch (const std::exception& e) {
+      std::cerr << "coreplay: " << e.what() << "\n";
+      return 1;
+    }
+    metrics->start();
+    log::at(1, "serving counters on ", core.http_pprof, " (port ", metrics->port(), "): /debug/vars, /metrics");
+  }
+
   auto started = std::chrono::steady_clock::now();
   asio::signal_set signals(io, SIGINT, SIGTERM);
   int signals_seen = 0;
@@ -155,6 +168,7 @@ int run_app(int argc, char** argv) {
     exit_timer.cancel();
     stats_timer.cancel();
     progress_timer.cancel();
+    if (metrics) metrics->stop();
   });
   io.run();
   if (progress_shown) log::write_raw("\r\x1b[K");

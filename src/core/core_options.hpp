@@ -18,6 +18,7 @@ struct core_options {
   bool recognize_tcp_sessions = false;
   byte_size copy_buffer_size{5u << 20};
   std::chrono::nanoseconds drain_timeout{std::chrono::seconds(10)};
+  std::string http_pprof;  // --http-pprof: serve the counters over HTTP (core/metrics_server.hpp)
 };
 
 option_group<core_options> core_option_group();

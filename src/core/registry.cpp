@@ -26,7 +26,9 @@ option_group<core_options> core_option_group() {
            "With --split-output, keep each TCP session on one output")
       .add("copy-buffer-size", &core_options::copy_buffer_size, "Larger payloads are truncated (counted)")
       .add("drain-timeout", &core_options::drain_timeout,
-           "On stop, how long outputs may take to drain before everything is cancelled (coreplay)");
+           "On stop, how long outputs may take to drain before everything is cancelled (coreplay)")
+      .add("http-pprof", &core_options::http_pprof,
+           "Serve the counters on this address: /debug/vars (JSON) and /metrics (Prometheus)");
   return g;
 }
 
@@ -98,7 +100,6 @@ registry make_default_registry() {
     if (o.prettify_http) p.add_filter(std::make_unique<http::http_prettifier>());
   });
   r.add_pending("Process and emitter", {
-      pending("http-pprof", T, "", "Serve metrics and debug endpoints on this address"),
       pending("cpuprofile", T, "", "Write a CPU profile to this file"),
       pending("memprofile", T, "", "Write a memory profile to this file"),
   });
