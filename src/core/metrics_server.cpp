@@ -1,5 +1,7 @@
 #include "core/metrics_server.hpp"
 
+#include "core/listen_socket.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,7 +12,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <list>
 #include <sstream>
 #include <stdexcept>
@@ -198,37 +199,10 @@ struct metrics_server::impl : std::enable_shared_from_this<impl> {
   }
 };
 
-namespace {
-
-tcp::endpoint parse_endpoint(const std::string& address) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("--http-pprof '" + address + "': expected [host]:port");
-  std::string host = address.substr(0, colon);
-  std::string_view port_text = std::string_view(address).substr(colon + 1);
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535)
-    throw std::runtime_error("--http-pprof '" + address + "': bad port");
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty()) return {tcp::v4(), static_cast<std::uint16_t>(port)};
-  if (host == "localhost") host = "127.0.0.1";
-  boost::system::error_code bad;
-  auto ip = asio::ip::make_address(host, bad);
-  if (bad) throw std::runtime_error("--http-pprof '" + address + "': '" + host + "' is not an IP address");
-  return {ip, static_cast<std::uint16_t>(port)};
-}
-
-}  // namespace
-
 metrics_server::metrics_server(asio::any_io_executor ex, const std::string& address, stats_source stats)
     : impl_(std::make_shared<impl>(ex, std::move(stats))) {
-  auto ep = parse_endpoint(address);
-  boost::system::error_code ec;
-  impl_->acceptor.open(ep.protocol(), ec);
-  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) impl_->acceptor.bind(ep, ec);
-  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("--http-pprof '" + address + "': cannot listen: " + ec.message());
+  auto l = open_listen_socket(address, "--http-pprof");
+  impl_->acceptor.assign(l.endpoint.protocol(), l.fd);
 }
 
 metrics_server::~metrics_server() { stop(); }

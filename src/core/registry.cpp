@@ -7,6 +7,7 @@
 #include "core/middleware.hpp"
 #include "inputs/dummy/dummy_input.hpp"
 #include "inputs/file/file_input.hpp"
+#include "inputs/http/http_input.hpp"
 #include "inputs/raw/raw_input.hpp"
 #include "outputs/file/file_output.hpp"
 #include "outputs/http/http_output.hpp"
@@ -153,6 +154,11 @@ registry make_default_registry() {
               raw_input_option_group(), [](const std::string& address, const raw_input_options& o, rate_limit&) {
                 return std::make_unique<raw_input>(address, o);
               });
+  r.add_input("input-http", "An HTTP server whose every request becomes a message: ':8080', '127.0.0.1:8080'",
+              option_group<http_input_options>("HTTP input"),
+              [](const std::string& address, const http_input_options& o, rate_limit&) {
+                return std::make_unique<http_input>(address, o);
+              });
   add_http_output(r);
   r.add_pending("TCP and WebSocket", {
       pending("input-tcp", TL, "", "Receive messages from other coreplay/gor instances on this address"),
@@ -170,7 +176,6 @@ registry make_default_registry() {
       pending("output-ws-sticky", B, "false", "Keep each id on one connection"),
       pending("output-ws-workers", I, "10", "Connections of the WebSocket output"),
       pending("output-ws-stats", B, "false", "Report WebSocket output counters (with --stats)"),
-      pending("input-http", TL, "", "An HTTP server whose every request becomes a message"),
   });
   r.add_pending("Binary output", {
       pending("output-binary", TL, "", "Replay raw payloads (binary protocols) to host:port"),
