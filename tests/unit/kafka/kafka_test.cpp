@@ -423,3 +423,38 @@ TEST_CASE("kafka plugins fail with one line naming the brokers when none can be 
                                         Catch::Contains("cannot reach Kafka brokers '127.0.0.1:1'"));
   }
 }
+
+TEST_CASE("kafka configuration: SASL and TLS map to librdkafka's settings", "[unit][kafka]") {
+  auto get = [](rd_kafka_conf_t* c, const char* name) {
+    char buf[512];
+    size_t n = sizeof buf;
+    REQUIRE(rd_kafka_conf_get(c, name, buf, &n) == RD_KAFKA_CONF_OK);
+    return std::string(buf);
+  };
+  auto accepted = [](rd_kafka_conf_t* c) {  // librdkafka checks the whole set when it starts
+    char err[512];
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+    INFO(err);
+    if (!rk) rd_kafka_conf_destroy(c);
+    else rd_kafka_destroy(rk);
+    return rk != nullptr;
+  };
+  for (auto mech : {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}) {
+    rd_kafka_conf_t* c = kafka::make_conf("127.0.0.1:1", {true, mech, "u", "p"}, {});
+    CHECK(get(c, "security.protocol") == "sasl_plaintext");
+    CHECK(get(c, "sasl.mechanisms") == mech);
+    CHECK(get(c, "sasl.username") == "u");
+    CHECK(accepted(c));
+  }
+  const std::string ca = "/etc/ssl/certs/ca-certificates.crt";
+  rd_kafka_conf_t* c = kafka::make_conf("127.0.0.1:1", {true, "PLAIN", "u", "p"}, {ca, "", ""});
+  CHECK(get(c, "security.protocol") == "sasl_ssl");
+  CHECK(get(c, "ssl.ca.location") == ca);
+  CHECK(accepted(c));
+  c = kafka::make_conf("127.0.0.1:1", {}, {ca, "", ""});
+  CHECK(get(c, "security.protocol") == "ssl");
+  CHECK(accepted(c));
+  c = kafka::make_conf("127.0.0.1:1", {}, {});
+  CHECK(get(c, "security.protocol") == "plaintext");
+  rd_kafka_conf_destroy(c);
+}
