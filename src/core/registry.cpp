@@ -8,9 +8,11 @@
 #include "inputs/dummy/dummy_input.hpp"
 #include "inputs/file/file_input.hpp"
 #include "inputs/http/http_input.hpp"
+#include "inputs/kafka/kafka_input.hpp"
 #include "inputs/raw/raw_input.hpp"
 #include "outputs/file/file_output.hpp"
 #include "outputs/http/http_output.hpp"
+#include "outputs/kafka/kafka_output.hpp"
 #include "outputs/stdout/stdout_output.hpp"
 
 namespace coreplay {
@@ -185,26 +187,31 @@ registry make_default_registry() {
       pending("output-binary-track-response", B, "false", "Emit binary responses (type 3)"),
       pending("output-binary-debug", B, "false", "Log binary exchanges"),
   });
-  r.add_pending("Kafka", {
-      pending("output-kafka-host", T, "", "Kafka brokers: a:9092,b:9092"),
-      pending("output-kafka-topic", T, "", "Kafka topic to produce to"),
-      pending("output-kafka-json-format", B, "false", "Produce gor's JSON documents instead of raw records"),
-      pending("output-kafka-use-sasl", B, "false", "SASL authentication"),
-      pending("output-kafka-mechanism", T, "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
-      pending("output-kafka-username", T, "", "SASL user"),
-      pending("output-kafka-password", T, "", "SASL password"),
-      pending("input-kafka-host", T, "", "Kafka brokers: a:9092,b:9092"),
-      pending("input-kafka-topic", T, "", "Kafka topic to consume"),
-      pending("input-kafka-json-format", B, "false", "Consume gor's JSON documents"),
-      pending("input-kafka-use-sasl", B, "false", "SASL authentication"),
-      pending("input-kafka-mechanism", T, "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
-      pending("input-kafka-username", T, "", "SASL user"),
-      pending("input-kafka-password", T, "", "SASL password"),
-      pending("input-kafka-offset", T, "-1", "-1 newest, -2 oldest, or an offset; '|200%' replays timing at 2x"),
-      pending("kafka-tls-ca-cert", T, "", "CA certificate for Kafka TLS"),
-      pending("kafka-tls-client-cert", T, "", "Client certificate for Kafka TLS"),
-      pending("kafka-tls-client-key", T, "", "Client key for Kafka TLS"),
-  });
+  r.add_output("output-kafka-host",
+               "Produce every message to Kafka: brokers a:9092,b:9092 (with --output-kafka-topic)",
+               kafka_output_option_group(),
+               [](const std::string& address, const kafka_output_options& o, rate_limit&, std::size_t&) {
+                 auto opts = o;
+                 opts.brokers = address;
+                 return std::make_unique<kafka_output>(std::move(opts));
+               });
+  r.add_input("input-kafka-host",
+              "Consume every partition of a Kafka topic: brokers a:9092,b:9092 (with --input-kafka-topic)",
+              kafka_input_option_group(),
+              [](const std::string& address, const kafka_input_options& o, rate_limit& limit, const raw_options& raw) {
+                auto opts = o;
+                opts.brokers = address;
+                opts.tls = kafka_tls_option_group().parse(raw);
+                // gor takes the limit from the offset: '-2|200%' (a speed) or '-2|10' (a rate).
+                auto [offset, offset_limit] = split_address_limit(opts.offset);
+                opts.offset = offset;
+                if (!offset_limit.is_none()) limit = offset_limit;
+                if (limit.mode == rate_limit::kind::percent) {
+                  opts.speed_factor = limit.value / 100.0;
+                  limit = {};
+                }
+                return std::make_unique<kafka_input>(std::move(opts));
+              });
   return r;
 }
 

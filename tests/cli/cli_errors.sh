@@ -10,7 +10,7 @@ expect_exit 2 "no output" "$BIN" --input-dummy
 expect_in "$WORK/err" "at least one input and one output" "missing output explained"
 expect_exit 2 "missing value" "$BIN" --input-dummy --output-null --verbose
 expect_exit 2 "bad limit" "$BIN" --input-dummy "--output-null" --output-stdout=maybe
-expect_exit 2 "not implemented flag" "$BIN" --input-dummy --output-null --input-kafka-host k:9092
+expect_exit 2 "not implemented flag" "$BIN" --input-dummy --output-null --output-binary k:9092
 expect_in "$WORK/err" "not implemented in this build" "pending flag refused, never ignored"
 expect_exit 2 "missing yaml" "$BIN" run /nonexistent.yaml
 expect_in "$WORK/err" "/nonexistent.yaml: cannot open" "missing yaml named"

@@ -126,8 +126,8 @@ TEST_CASE("every CLI error names the flag", "[unit][cli]") {
   CHECK(parse_error({"--stats=maybe"}) == "--stats: bad value 'maybe' (expected true or false)");
   CHECK(parse_error({"--verbose", "x"}) == "--verbose: bad value 'x' (expected an integer)");
   CHECK(parse_error({"stray"}) == "unexpected argument 'stray'; flags start with --, see --help");
-  CHECK(parse_error({"--input-kafka-host", "k:9092"}) ==
-        "--input-kafka-host: not implemented in this build (Kafka)");
+  CHECK(parse_error({"--output-binary", "k:9092"}) ==
+        "--output-binary: not implemented in this build (Binary output)");
   CHECK(parse_error({"--input-dummy", "--output-stdout", "--output-stdout=true"}) == "");
 }
 
