@@ -10,10 +10,12 @@
 #include "inputs/http/http_input.hpp"
 #include "inputs/kafka/kafka_input.hpp"
 #include "inputs/raw/raw_input.hpp"
+#include "inputs/tcp/tcp_input.hpp"
 #include "outputs/file/file_output.hpp"
 #include "outputs/http/http_output.hpp"
 #include "outputs/kafka/kafka_output.hpp"
 #include "outputs/stdout/stdout_output.hpp"
+#include "outputs/tcp/tcp_output.hpp"
 
 namespace coreplay {
 
@@ -156,23 +158,15 @@ registry make_default_registry() {
               raw_input_option_group(), [](const std::string& address, const raw_input_options& o, rate_limit&) {
                 return std::make_unique<raw_input>(address, o);
               });
+  add_tcp_input(r);
+  add_tcp_output(r);
   r.add_input("input-http", "An HTTP server whose every request becomes a message: ':8080', '127.0.0.1:8080'",
               option_group<http_input_options>("HTTP input"),
               [](const std::string& address, const http_input_options& o, rate_limit&) {
                 return std::make_unique<http_input>(address, o);
               });
   add_http_output(r);
-  r.add_pending("TCP and WebSocket", {
-      pending("input-tcp", TL, "", "Receive messages from other coreplay/gor instances on this address"),
-      pending("input-tcp-secure", B, "false", "TLS on the TCP input"),
-      pending("input-tcp-certificate", T, "", "PEM certificate of the TCP input"),
-      pending("input-tcp-certificate-key", T, "", "PEM key of the TCP input"),
-      pending("output-tcp", TL, "", "Send messages to another coreplay/gor instance"),
-      pending("output-tcp-secure", B, "false", "TLS on the TCP output"),
-      pending("output-tcp-skip-verify", B, "false", "Do not verify the TCP output's certificate"),
-      pending("output-tcp-sticky", B, "false", "Keep each id on one connection"),
-      pending("output-tcp-workers", I, "10", "Connections of the TCP output"),
-      pending("output-tcp-stats", B, "false", "Report TCP output counters (with --stats)"),
+  r.add_pending("WebSocket", {
       pending("output-ws", TL, "", "Send messages as WebSocket frames: ws://host:port/path"),
       pending("output-ws-skip-verify", B, "false", "Do not verify the WebSocket output's certificate"),
       pending("output-ws-sticky", B, "false", "Keep each id on one connection"),

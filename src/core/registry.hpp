@@ -34,14 +34,20 @@ class registry {
                        p.add_source(name, std::move(src), limit);
                      });
   }
+  // make(address, options, limit, queue_capacity[, raw]) for outputs.
   template <typename Opts, typename Make>
   void add_output(std::string flag, std::string help, option_group<Opts> group, Make make,
                   bool boolean_flag = false) {
     add_plugin<Opts>(std::move(flag), std::move(help), std::move(group), false, boolean_flag,
                      [make](pipeline& p, const std::string& name, const std::string& address,
-                            const Opts& o, rate_limit limit, const raw_options&) {
+                            const Opts& o, rate_limit limit, const raw_options& raw) {
                        std::size_t capacity = 0;
-                       auto s = make(address, o, limit, capacity);
+                       std::unique_ptr<sink> s;
+                       if constexpr (std::is_invocable_v<Make, const std::string&, const Opts&, rate_limit&,
+                                                         std::size_t&, const raw_options&>)
+                         s = make(address, o, limit, capacity, raw);
+                       else
+                         s = make(address, o, limit, capacity);
                        p.add_sink(name, std::move(s), limit, capacity);
                      });
   }
