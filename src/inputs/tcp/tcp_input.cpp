@@ -237,31 +237,29 @@ asio::awaitable<void> tcp_input::run(message_writer out) {
   auto ex = co_await asio::this_coro::executor;
   const std::string name = "input-tcp(" + address_ + ")";
   tcp::acceptor acceptor(ex);
+  // One line naming the address and the reason (no source locations).
   auto listen = [&](const tcp::endpoint& ep, bool dual_stack) {
-    acceptor.open(ep.protocol());
-    acceptor.set_option(tcp::acceptor::reuse_address(true));
-    if (dual_stack) acceptor.set_option(asio::ip::v6_only(false));
-    acceptor.bind(ep);
-    acceptor.listen(asio::socket_base::max_listen_connections);
+    error_code ec;
+    if (acceptor.is_open()) acceptor.close(ec);
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && dual_stack) acceptor.set_option(asio::ip::v6_only(false), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    return ec;
   };
-  try {
-    auto port = static_cast<std::uint16_t>(std::stoul(port_));
-    if (host_.empty()) {
-      try {  // every interface, IPv6 and IPv4 (as Go's ":port")
-        listen(tcp::endpoint(tcp::v6(), port), true);
-      } catch (const boost::system::system_error&) {
-        if (acceptor.is_open()) acceptor.close();
-        listen(tcp::endpoint(tcp::v4(), port), false);
-      }
-    } else {
-      tcp::resolver resolver(ex);
-      auto results = resolver.resolve(host_, port_, tcp::resolver::passive);
-      if (results.empty()) throw std::runtime_error("no address");
-      listen(results.begin()->endpoint(), false);
-    }
-  } catch (const std::exception& e) {
-    throw std::runtime_error("cannot listen on '" + address_ + "': " + e.what());
+  auto port = static_cast<std::uint16_t>(std::stoul(port_));
+  error_code ec;
+  if (host_.empty()) {
+    // Every interface, IPv6 and IPv4 (as Go's ":port"); IPv4 alone where IPv6 is off.
+    if (listen(tcp::endpoint(tcp::v6(), port), true)) ec = listen(tcp::endpoint(tcp::v4(), port), false);
+  } else {
+    tcp::resolver resolver(ex);
+    auto results = resolver.resolve(host_, port_, tcp::resolver::passive, ec);
+    if (!ec && results.empty()) ec = asio::error::host_not_found;
+    if (!ec) ec = listen(results.begin()->endpoint(), false);
   }
+  if (ec) throw std::runtime_error("cannot listen on '" + address_ + "': " + ec.message());
   auto bound = acceptor.local_endpoint();
   log::at(1, name, ": listening on ", endpoint_text(bound), options_.secure ? " (TLS)" : "");
   if (options_.on_listening) options_.on_listening(bound.port());

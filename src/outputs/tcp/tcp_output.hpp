@@ -13,6 +13,7 @@
 //  - Failures are reported: the first failure to connect is one error line naming the output
 //    (then one line a minute while it lasts, and one when it recovers), counted in
 //    `errors_connect`, `errors_write`, `errors`.
+//  - A worker connects when it first has a message to send (gor dials all at start).
 //  - Reconnects back off from 100 ms to 1 s (gor: 1 s). An idle connection closed by the peer
 //    is noticed at once (a read that can only end), not at the next write.
 //  - Messages whose write failed go out again on the next connection, first and in order

@@ -160,7 +160,7 @@ TEST_CASE("tcp output writes each record then the separator, types 1 and 2 only"
   CHECK(stats.drops.load() == 0);
 }
 
-TEST_CASE("tcp output round robin starts at worker 1; sticky keeps an id on its FNV-1a connection", "[unit][tcp]") {
+TEST_CASE("tcp output round robin starts at worker 1, sticky keeps an id on its FNV-1a connection", "[unit][tcp]") {
   CHECK(gor_fnv32a("a") == 0xe40c292cu);  // the published FNV-1a 32 test vector
   CHECK(gor_fnv32a("") == 2166136261u);
   asio::io_context io;
