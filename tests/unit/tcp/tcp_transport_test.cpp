@@ -47,6 +47,7 @@ struct test_listener {
   struct shared {
     std::vector<std::shared_ptr<std::string>> conns;
     int ended = 0;
+    std::size_t close_first_after = 0;  // when set: the first connection closes after this many bytes
   };
   explicit test_listener(asio::io_context& io) : acc(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
     asio::co_spawn(io, accept_loop(acc, st), asio::detached);
@@ -64,16 +65,20 @@ struct test_listener {
       if (ec) co_return;
       auto data = std::make_shared<std::string>();
       st->conns.push_back(data);
-      asio::co_spawn(acc.get_executor(), read_all(std::move(s), data, st), asio::detached);
+      asio::co_spawn(acc.get_executor(), read_all(std::move(s), data, st, st->conns.size() == 1), asio::detached);
     }
   }
-  static asio::awaitable<void> read_all(tcp::socket s, std::shared_ptr<std::string> data, std::shared_ptr<shared> st) {
+  static asio::awaitable<void> read_all(tcp::socket s, std::shared_ptr<std::string> data, std::shared_ptr<shared> st,
+                                        bool first) {
     char buf[4096];
     for (;;) {
       auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), tuple_awaitable);
       data->append(buf, n);
       if (ec) break;
+      if (first && st->close_first_after && data->size() >= st->close_first_after) break;  // the receiver goes away
     }
+    boost::system::error_code ignored;
+    s.close(ignored);
     ++st->ended;
   }
   std::string all() const {
@@ -131,6 +136,27 @@ asio::awaitable<void> write_pieces(std::uint16_t port, std::vector<std::string> 
 }
 
 std::uint64_t counter(plugin_stats& s, const std::string& name) { return s.counter(name).load(); }
+
+// Sends each message once `ready(i)` holds (polled), then ends.
+class gated_source : public source {
+ public:
+  gated_source(std::vector<message_ptr> msgs, std::function<bool(std::size_t)> ready)
+      : msgs_(std::move(msgs)), ready_(std::move(ready)) {}
+  asio::awaitable<void> run(message_writer out) override {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    for (std::size_t i = 0; i < msgs_.size(); ++i) {
+      while (!ready_(i)) {
+        t.expires_after(5ms);
+        co_await t.async_wait(asio::use_awaitable);
+      }
+      co_await out.send(msgs_[i]);
+    }
+  }
+
+ private:
+  std::vector<message_ptr> msgs_;
+  std::function<bool(std::size_t)> ready_;
+};
 
 }  // namespace
 
@@ -395,4 +421,65 @@ TEST_CASE("tcp plugins reject bad options clearly", "[unit][tcp]") {
   i.certificate = "/nonexistent/cert.pem";
   i.certificate_key = "/nonexistent/key.pem";
   CHECK_THROWS_WITH(tcp_input(":0", i), Catch::Contains("/nonexistent/cert.pem"));
+}
+
+TEST_CASE("tcp output reconnects when the receiver closes its connection", "[unit][tcp]") {
+  asio::io_context io;
+  test_listener rx(io);
+  auto a = request("aaaaaaaaaaaaaaaaaaaaaaaa", 1);
+  auto b = request("bbbbbbbbbbbbbbbbbbbbbbbb", 2);
+  rx.st->close_first_after = wire(a).size();
+  auto closed_at = std::chrono::steady_clock::time_point::max();
+  pipeline p(io.get_executor());
+  // b waits until the first connection is gone (and a moment more for the output to notice).
+  p.add_source("src", std::make_unique<gated_source>(std::vector<message_ptr>{a, b}, [&](std::size_t i) {
+                 if (i == 0) return true;
+                 if (closed_at == std::chrono::steady_clock::time_point::max()) {
+                   if (rx.st->ended < 1) return false;
+                   closed_at = std::chrono::steady_clock::now();
+                 }
+                 return std::chrono::steady_clock::now() > closed_at + 50ms;
+               }));
+  tcp_output_options o;
+  o.workers = 1;
+  auto& stats = p.add_sink("output-tcp", std::make_unique<tcp_output>(rx.address(), o));
+  bool finished = false;
+  p.async_run([&](std::exception_ptr) { finished = true; });
+  bool ok = run_until(io, [&] { return finished && rx.st->ended == 2; });
+  INFO("finished=" << finished << " ended=" << rx.st->ended << " conns=" << rx.st->conns.size() << " sent=" << counter(stats, "sent") << " connects=" << counter(stats, "connects"));
+  REQUIRE(ok);
+  REQUIRE(rx.st->conns.size() == 2);
+  CHECK(*rx.st->conns[0] == wire(a));
+  CHECK(*rx.st->conns[1] == wire(b));
+  CHECK(counter(stats, "connects") == 2);
+  CHECK(counter(stats, "sent") == 2);
+  CHECK(stats.drops.load() == 0);
+}
+
+TEST_CASE("tcp input holds back a fast sender while the pipeline is full, losing nothing", "[unit][tcp]") {
+  asio::io_context io;
+  std::uint16_t port = 0;
+  tcp_input_options in_opts;
+  in_opts.on_listening = [&](std::uint16_t p) { port = p; };
+  in_opts.read_size = byte_size{4096};
+  auto got = std::make_shared<collecting_sink::state>();
+  pipeline_options po;
+  po.queue_capacity = 4;
+  pipeline p(io.get_executor(), po);
+  auto& in_stats = p.add_source("input-tcp", std::make_unique<tcp_input>("127.0.0.1:0", in_opts));
+  p.add_sink("slow", std::make_unique<collecting_sink>(got, std::chrono::microseconds(200)), {}, 4);
+  bool finished = false;
+  p.async_run([&](std::exception_ptr) { finished = true; });
+  REQUIRE(run_until(io, [&] { return port != 0; }));
+  std::string stream;
+  const int n = 1000;
+  for (int i = 0; i < n; ++i) stream += wire(request(std::to_string(100000 + i) + "0000000000000000000", i));
+  bool written = false;
+  asio::co_spawn(io, write_pieces(port, {stream}, &written), asio::detached);
+  REQUIRE(run_until(io, [&] { return got->got.size() == static_cast<std::size_t>(n); }, 30s));
+  p.stop();
+  REQUIRE(run_until(io, [&] { return finished; }));
+  CHECK(written);
+  CHECK(in_stats.drops.load() == 0);
+  for (int i = 0; i < n; ++i) CHECK(got->got[static_cast<std::size_t>(i)]->timestamp_ns() == i);
 }
