@@ -4,6 +4,7 @@
 #include "core/core_options.hpp"
 #include "core/log.hpp"
 #include "core/registry.hpp"
+#include "core/listen_socket.hpp"
 #include "core/tcp_address.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,11 +13,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/channel_error.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <unistd.h>
 
 #include <list>
 #include <optional>
@@ -211,11 +213,13 @@ void add_tcp_input(registry& r) {
 
 tcp_input::tcp_input(std::string address, tcp_input_options options)
     : address_(std::move(address)), options_(std::move(options)) {
-  auto hp = split_host_port(address_);
-  if (!hp) throw option_error("--input-tcp '" + address_ + "': expected [host]:port");
-  host_ = hp->host;
-  port_ = hp->port;
-  if (!options_.secure) return;
+  if (!split_host_port(address_)) throw option_error("--input-tcp '" + address_ + "': expected [host]:port");
+  if (options_.secure) load_tls();
+  // Bound now: a bad or busy address fails the start naming it, and port() is known at once.
+  listener_ = open_listen_socket(address_, "input-tcp");
+}
+
+void tcp_input::load_tls() {
   if (options_.certificate.empty() || options_.certificate_key.empty())
     throw option_error("--input-tcp-secure needs --input-tcp-certificate and --input-tcp-certificate-key");
   tls_ = std::make_shared<tls_config>();
@@ -231,38 +235,21 @@ tcp_input::tcp_input(std::string address, tcp_input_options options)
                              options_.certificate + "'");
 }
 
-tcp_input::~tcp_input() = default;
+tcp_input::~tcp_input() {
+  if (listener_.fd >= 0) ::close(listener_.fd);  // never handed to an acceptor
+}
+
+std::uint16_t tcp_input::port() const noexcept { return listener_.endpoint.port(); }
 
 asio::awaitable<void> tcp_input::run(message_writer out) {
   auto ex = co_await asio::this_coro::executor;
   const std::string name = "input-tcp(" + address_ + ")";
+  if (listener_.fd < 0) throw std::logic_error(name + ": run() twice");
   tcp::acceptor acceptor(ex);
-  // One line naming the address and the reason (no source locations).
-  auto listen = [&](const tcp::endpoint& ep, bool dual_stack) {
-    error_code ec;
-    if (acceptor.is_open()) acceptor.close(ec);
-    acceptor.open(ep.protocol(), ec);
-    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && dual_stack) acceptor.set_option(asio::ip::v6_only(false), ec);
-    if (!ec) acceptor.bind(ep, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    return ec;
-  };
-  auto port = static_cast<std::uint16_t>(std::stoul(port_));
-  error_code ec;
-  if (host_.empty()) {
-    // Every interface, IPv6 and IPv4 (as Go's ":port"); IPv4 alone where IPv6 is off.
-    if (listen(tcp::endpoint(tcp::v6(), port), true)) ec = listen(tcp::endpoint(tcp::v4(), port), false);
-  } else {
-    tcp::resolver resolver(ex);
-    auto results = resolver.resolve(host_, port_, tcp::resolver::passive, ec);
-    if (!ec && results.empty()) ec = asio::error::host_not_found;
-    if (!ec) ec = listen(results.begin()->endpoint(), false);
-  }
-  if (ec) throw std::runtime_error("cannot listen on '" + address_ + "': " + ec.message());
+  acceptor.assign(listener_.endpoint.protocol(), listener_.fd);
+  listener_.fd = -1;  // the acceptor owns it now
   auto bound = acceptor.local_endpoint();
   log::at(1, name, ": listening on ", endpoint_text(bound), options_.secure ? " (TLS)" : "");
-  if (options_.on_listening) options_.on_listening(bound.port());
 
   state st(ex, out, name, options_);
   // The counter lives with the plugin's stats, which outlive run().

@@ -3,7 +3,7 @@
 // each followed by "\n🐵🙈🙉\n").
 //
 // As gor: a line equal to "🐵🙈🙉\n" ends a record and the '\n' before it is not part of it
-// (gor_record_reader); any number of connections; ":port" listens on every interface.
+// (gor_record_reader); any number of connections; ":port" listens on every (IPv4) interface.
 // Where coreplay differs, on purpose:
 //  - Back-pressure: a connection whose messages the pipeline cannot take stops being read, so
 //    the sender's TCP window closes (gor buffers without bound in goroutines).
@@ -22,12 +22,12 @@
 #pragma once
 
 #include "core/gor_record.hpp"
+#include "core/listen_socket.hpp"
 #include "core/options.hpp"
 
 #include <coreplay/plugin.hpp>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,8 +39,6 @@ struct tcp_input_options {
   std::string certificate_key;  // --input-tcp-certificate-key (PEM)
   byte_size max_record_size{default_max_record_bytes};  // --copy-buffer-size: larger records skipped
   byte_size read_size{64u << 10};                       // one read from a connection
-  // Called once the listener is bound, with its port (tests bind port 0).
-  std::function<void(std::uint16_t)> on_listening;
 };
 
 option_group<tcp_input_options> tcp_input_option_group();
@@ -51,21 +49,25 @@ void add_tcp_input(registry& r);
 
 class tcp_input final : public source {
  public:
-  // Throws option_error for a bad address or missing TLS files, std::runtime_error naming the
-  // file when the certificate or key cannot be loaded.
+  // Binds the address (":port" is every IPv4 interface; port 0 picks a free one). Throws
+  // option_error for a bad address or missing TLS files, std::runtime_error naming the address
+  // when it cannot be bound, or the file when the certificate or key cannot be loaded.
   tcp_input(std::string address, tcp_input_options options);
   ~tcp_input() override;
   asio::awaitable<void> run(message_writer out) override;
+  // The bound port (the real one when 0 was asked).
+  std::uint16_t port() const noexcept;
 
   struct tls_config;
   struct state;
 
  private:
+  void load_tls();
+
   std::string address_;
-  std::string host_;
-  std::string port_;
   tcp_input_options options_;
   std::shared_ptr<tls_config> tls_;
+  listen_socket listener_;
 };
 
 }  // namespace coreplay

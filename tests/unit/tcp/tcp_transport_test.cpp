@@ -237,10 +237,11 @@ TEST_CASE("tcp input splits streams as gor: split writes, garbage, a record cut 
   asio::io_context io;
   std::uint16_t port = 0;
   tcp_input_options io_opts;
-  io_opts.on_listening = [&](std::uint16_t p) { port = p; };
   auto got = std::make_shared<collecting_sink::state>();
   pipeline p(io.get_executor());
-  auto& in_stats = p.add_source("input-tcp", std::make_unique<tcp_input>("127.0.0.1:0", io_opts));
+  auto input = std::make_unique<tcp_input>("127.0.0.1:0", io_opts);
+  port = input->port();
+  auto& in_stats = p.add_source("input-tcp", std::move(input));
   p.add_sink("collect", std::make_unique<collecting_sink>(got));
   bool finished = false;
   std::exception_ptr err;
@@ -290,10 +291,11 @@ TEST_CASE("tcp output to tcp input: the records arrive byte for byte", "[unit][t
   asio::io_context io;
   std::uint16_t port = 0;
   tcp_input_options in_opts;
-  in_opts.on_listening = [&](std::uint16_t p) { port = p; };
   auto got = std::make_shared<collecting_sink::state>();
   pipeline rx(io.get_executor());
-  rx.add_source("input-tcp", std::make_unique<tcp_input>(":0", in_opts));
+  auto input = std::make_unique<tcp_input>(":0", in_opts);
+  port = input->port();
+  rx.add_source("input-tcp", std::move(input));
   rx.add_sink("collect", std::make_unique<collecting_sink>(got));
   bool rx_done = false;
   rx.async_run([&](std::exception_ptr) { rx_done = true; });
@@ -332,10 +334,11 @@ TEST_CASE("tcp transport over TLS with a self-signed certificate", "[unit][tcp]"
   in_opts.secure = true;
   in_opts.certificate = dir / "cert.pem";
   in_opts.certificate_key = dir / "key.pem";
-  in_opts.on_listening = [&](std::uint16_t p) { port = p; };
   auto got = std::make_shared<collecting_sink::state>();
   pipeline rx(io.get_executor());
-  auto& rx_stats = rx.add_source("input-tcp", std::make_unique<tcp_input>("127.0.0.1:0", in_opts));
+  auto input = std::make_unique<tcp_input>("127.0.0.1:0", in_opts);
+  port = input->port();
+  auto& rx_stats = rx.add_source("input-tcp", std::move(input));
   rx.add_sink("collect", std::make_unique<collecting_sink>(got));
   bool rx_done = false;
   rx.async_run([&](std::exception_ptr) { rx_done = true; });
@@ -421,6 +424,10 @@ TEST_CASE("tcp plugins reject bad options clearly", "[unit][tcp]") {
   i.certificate = "/nonexistent/cert.pem";
   i.certificate_key = "/nonexistent/key.pem";
   CHECK_THROWS_WITH(tcp_input(":0", i), Catch::Contains("/nonexistent/cert.pem"));
+  // A busy address fails when the plugin is made, naming it.
+  tcp_input first("127.0.0.1:0", tcp_input_options{});
+  auto busy = "127.0.0.1:" + std::to_string(first.port());
+  CHECK_THROWS_WITH(tcp_input(busy, tcp_input_options{}), Catch::Contains(busy) && Catch::Contains("in use"));
 }
 
 TEST_CASE("tcp output reconnects when the receiver closes its connection", "[unit][tcp]") {
@@ -460,13 +467,14 @@ TEST_CASE("tcp input holds back a fast sender while the pipeline is full, losing
   asio::io_context io;
   std::uint16_t port = 0;
   tcp_input_options in_opts;
-  in_opts.on_listening = [&](std::uint16_t p) { port = p; };
   in_opts.read_size = byte_size{4096};
   auto got = std::make_shared<collecting_sink::state>();
   pipeline_options po;
   po.queue_capacity = 4;
   pipeline p(io.get_executor(), po);
-  auto& in_stats = p.add_source("input-tcp", std::make_unique<tcp_input>("127.0.0.1:0", in_opts));
+  auto input = std::make_unique<tcp_input>("127.0.0.1:0", in_opts);
+  port = input->port();
+  auto& in_stats = p.add_source("input-tcp", std::move(input));
   p.add_sink("slow", std::make_unique<collecting_sink>(got, std::chrono::microseconds(200)), {}, 4);
   bool finished = false;
   p.async_run([&](std::exception_ptr) { finished = true; });
