@@ -1,10 +1,9 @@
 #include "core/metrics_server.hpp"
 
 #include "core/listen_socket.hpp"
+#include "core/socket_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -12,7 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <list>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -134,15 +133,12 @@ std::string stats_prometheus(const std::vector<const plugin_stats*>& stats,
   return os.str();
 }
 
-struct metrics_server::impl : std::enable_shared_from_this<impl> {
-  impl(asio::any_io_executor e, stats_source s) : ex(e), acceptor(e), stats(std::move(s)) {}
+struct metrics_server::impl {
+  explicit impl(stats_source s) : stats(std::move(s)) {}
 
-  asio::any_io_executor ex;
-  tcp::acceptor acceptor;
   stats_source stats;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  std::list<std::weak_ptr<tcp::socket>> sessions;  // open connections, closed by stop()
-  bool stopped = false;
+  std::optional<socket_server> server;
 
   http::response<http::string_body> answer(const http::request<http::empty_body>& req) const {
     http::response<http::string_body> res;
@@ -170,58 +166,34 @@ struct metrics_server::impl : std::enable_shared_from_this<impl> {
     return res;
   }
 
-  static asio::awaitable<void> serve(std::shared_ptr<impl> self, std::shared_ptr<tcp::socket> s) {
+  // One connection: requests answered in turn until the client closes it or stop() does.
+  static asio::awaitable<void> serve(std::shared_ptr<impl> self, tcp::socket& s) {
+    if (!self) co_return;
     beast::flat_buffer buf;
     for (;;) {
       http::request_parser<http::empty_body> parser;
       parser.header_limit(16 * 1024);
-      auto [ec, n] = co_await http::async_read(*s, buf, parser, asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] = co_await http::async_read(s, buf, parser, asio::as_tuple(asio::use_awaitable));
       if (ec) break;
       auto res = self->answer(parser.get());
-      auto [wec, wn] = co_await http::async_write(*s, res, asio::as_tuple(asio::use_awaitable));
+      auto [wec, wn] = co_await http::async_write(s, res, asio::as_tuple(asio::use_awaitable));
       if (wec || !res.keep_alive()) break;
-    }
-    boost::system::error_code ignored;
-    s->shutdown(tcp::socket::shutdown_both, ignored);
-    s->close(ignored);
-    self->sessions.remove_if([](auto& w) { return w.expired(); });
-  }
-
-  static asio::awaitable<void> accept_loop(std::shared_ptr<impl> self) {
-    while (!self->stopped) {
-      auto [ec, sock] = co_await self->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (self->stopped || ec == asio::error::operation_aborted) break;
-      if (ec) continue;  // a connection that failed before we took it
-      auto s = std::make_shared<tcp::socket>(std::move(sock));
-      self->sessions.push_back(s);
-      asio::co_spawn(self->ex, serve(self, std::move(s)), asio::detached);
     }
   }
 };
 
 metrics_server::metrics_server(asio::any_io_executor ex, const std::string& address, stats_source stats)
-    : impl_(std::make_shared<impl>(ex, std::move(stats))) {
-  auto l = open_listen_socket(address, "--http-pprof");
-  impl_->acceptor.assign(l.endpoint.protocol(), l.fd);
+    : impl_(std::make_shared<impl>(std::move(stats))) {
+  impl_->server.emplace(ex, open_listen_socket(address, "--http-pprof"), "--http-pprof",
+                        [w = std::weak_ptr<impl>(impl_)](tcp::socket& s) { return impl::serve(w.lock(), s); });
 }
 
 metrics_server::~metrics_server() { stop(); }
 
-std::uint16_t metrics_server::port() const noexcept {
-  boost::system::error_code ec;
-  auto ep = impl_->acceptor.local_endpoint(ec);
-  return ec ? 0 : ep.port();
-}
+std::uint16_t metrics_server::port() const noexcept { return impl_->server->port(); }
 
-void metrics_server::start() { asio::co_spawn(impl_->ex, impl::accept_loop(impl_), asio::detached); }
+void metrics_server::start() { impl_->server->start(); }
 
-void metrics_server::stop() {
-  if (impl_->stopped) return;
-  impl_->stopped = true;
-  boost::system::error_code ignored;
-  impl_->acceptor.close(ignored);
-  for (auto& w : impl_->sessions)
-    if (auto s = w.lock()) s->close(ignored);
-}
+void metrics_server::stop() { impl_->server->stop(); }
 
 }  // namespace coreplay

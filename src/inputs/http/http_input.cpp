@@ -1,10 +1,9 @@
 #include "inputs/http/http_input.hpp"
 
 #include "core/listen_socket.hpp"
+#include "core/socket_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -15,7 +14,9 @@
 #include <unistd.h>
 
 #include <deque>
-#include <list>
+#include <optional>
+#include <stdexcept>
+#include <utility>
 #include <sstream>
 
 namespace coreplay {
@@ -49,37 +50,28 @@ struct signal_timer {
 }  // namespace
 
 struct http_input::state {
-  explicit state(listen_socket l, http_input_options o) : listener(l), opts(o) {}
+  state(listen_socket l, http_input_options o) : listener(l), opts(o) {}
   ~state() {
-    if (listener.fd >= 0) ::close(listener.fd);  // never handed to an acceptor
+    if (listener.fd >= 0) ::close(listener.fd);  // never run
   }
 
-  listen_socket listener;
+  listen_socket listener;  // until run() hands it to the server
   http_input_options opts;
-  std::optional<tcp::acceptor> acceptor;
-  std::list<std::weak_ptr<tcp::socket>> sessions;
-  std::deque<message_ptr> queue;
-  std::optional<signal_timer> arrived, taken;  // queue grew / shrank
+  std::optional<socket_server> server;
+  std::deque<message_ptr> queue;            // accepted, not yet handed to the pipeline
+  std::optional<signal_timer> arrived, taken;  // the queue grew / shrank
   bool stopped = false;
   std::atomic<std::uint64_t>* refused = nullptr;
 
-  void stop() {
-    if (stopped) return;
-    stopped = true;
-    boost::system::error_code ignored;
-    if (acceptor) acceptor->close(ignored);
-    for (auto& w : sessions)
-      if (auto s = w.lock()) s->close(ignored);
-    if (taken) taken->notify_all();
-  }
-
-  static asio::awaitable<void> serve(std::shared_ptr<state> self, std::shared_ptr<tcp::socket> s) {
+  // One connection: each request queued as a message, then answered.
+  static asio::awaitable<void> serve(std::shared_ptr<state> self, tcp::socket& s) {
+    if (!self) co_return;
     beast::flat_buffer buf;
     while (!self->stopped) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(self->opts.max_body_bytes);
       parser.header_limit(64 * 1024);
-      auto [ec, n] = co_await http::async_read(*s, buf, parser, asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] = co_await http::async_read(s, buf, parser, asio::as_tuple(asio::use_awaitable));
       http::response<http::string_body> res;
       res.set(http::field::server, "coreplay");
       res.set(http::field::content_type, "text/plain; charset=utf-8");
@@ -106,60 +98,52 @@ struct http_input::state {
         res.body() = "OK\n";
       }
       res.prepare_payload();
-      auto [wec, wn] = co_await http::async_write(*s, res, asio::as_tuple(asio::use_awaitable));
+      auto [wec, wn] = co_await http::async_write(s, res, asio::as_tuple(asio::use_awaitable));
       if (wec || !res.keep_alive()) break;
-    }
-    boost::system::error_code ignored;
-    s->shutdown(tcp::socket::shutdown_both, ignored);
-    s->close(ignored);
-    self->sessions.remove_if([](auto& w) { return w.expired(); });
-  }
-
-  static asio::awaitable<void> accept_loop(std::shared_ptr<state> self) {
-    while (!self->stopped) {
-      auto [ec, sock] = co_await self->acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
-      if (self->stopped) break;
-      if (ec) {
-        if (ec == asio::error::operation_aborted) break;
-        continue;  // a connection that failed before it was taken
-      }
-      auto s = std::make_shared<tcp::socket>(std::move(sock));
-      self->sessions.push_back(s);
-      asio::co_spawn(self->acceptor->get_executor(), serve(self, std::move(s)), asio::detached);
     }
   }
 };
 
 http_input::http_input(const std::string& address, http_input_options o)
-    : state_(std::make_shared<state>(open_listen_socket(address, "input-http"), o)) {}
+    : address_(address), state_(std::make_shared<state>(open_listen_socket(address, "input-http"), o)) {}
 
-http_input::~http_input() { state_->stop(); }
+http_input::~http_input() = default;
 
 std::uint16_t http_input::port() const noexcept { return state_->listener.endpoint.port(); }
 
 asio::awaitable<void> http_input::run(message_writer out) {
   auto ex = co_await asio::this_coro::executor;
   auto self = state_;
+  if (self->listener.fd < 0) throw std::logic_error("input-http: run() twice");
   self->refused = &out.stats().counter("refused_too_large");
-  self->acceptor.emplace(ex);
-  self->acceptor->assign(self->listener.endpoint.protocol(), self->listener.fd);
-  self->listener.fd = -1;  // the acceptor owns it now
   self->arrived.emplace(ex);
   self->taken.emplace(ex);
-  asio::co_spawn(ex, state::accept_loop(self), asio::detached);
-  // The sessions queue requests; this loop alone sends them on (one sender for the writer).
-  // Stopping the pipeline cancels the wait below: the acceptor and every connection close.
-  struct closer {
-    std::shared_ptr<state> s;
-    ~closer() { s->stop(); }
-  } guard{self};
-  for (;;) {
-    while (self->queue.empty()) co_await self->arrived->wait();
-    auto m = std::move(self->queue.front());
-    self->queue.pop_front();
-    self->taken->notify_all();
-    co_await out.send(std::move(m));
+  auto listener = std::exchange(self->listener, listen_socket{-1, self->listener.endpoint});
+  self->server.emplace(ex, listener, "input-http(" + address_ + ")",
+                       [w = std::weak_ptr<state>(self)](tcp::socket& s) { return state::serve(w.lock(), s); },
+                       &out.stats().errors);
+  self->server->start();
+  // The connections queue requests; this loop alone sends them on (one sender for the writer).
+  std::exception_ptr err;
+  try {
+    for (;;) {
+      while (self->queue.empty()) co_await self->arrived->wait();
+      auto m = std::move(self->queue.front());
+      self->queue.pop_front();
+      self->taken->notify_all();
+      co_await out.send(std::move(m));
+    }
+  } catch (...) {
+    err = std::current_exception();  // stopped (cancelled), or the pipeline failed
   }
+  // Stop accepting, end every connection, and return only once they all have.
+  co_await asio::this_coro::reset_cancellation_state();
+  co_await asio::this_coro::throw_if_cancelled(false);
+  self->stopped = true;
+  self->server->stop();
+  self->taken->notify_all();
+  co_await self->server->wait();
+  std::rethrow_exception(err);
 }
 
 }  // namespace coreplay

@@ -29,6 +29,7 @@ class http_input : public source {
 
  private:
   struct state;
+  std::string address_;
   std::shared_ptr<state> state_;
 };
 
