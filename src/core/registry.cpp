@@ -16,6 +16,7 @@
 #include "outputs/kafka/kafka_output.hpp"
 #include "outputs/stdout/stdout_output.hpp"
 #include "outputs/tcp/tcp_output.hpp"
+#include "outputs/ws/ws_output.hpp"
 
 namespace coreplay {
 
@@ -160,19 +161,13 @@ registry make_default_registry() {
               });
   add_tcp_input(r);
   add_tcp_output(r);
+  add_ws_output(r);
   r.add_input("input-http", "An HTTP server whose every request becomes a message: ':8080', '127.0.0.1:8080'",
               option_group<http_input_options>("HTTP input"),
               [](const std::string& address, const http_input_options& o, rate_limit&) {
                 return std::make_unique<http_input>(address, o);
               });
   add_http_output(r);
-  r.add_pending("WebSocket", {
-      pending("output-ws", TL, "", "Send messages as WebSocket frames: ws://host:port/path"),
-      pending("output-ws-skip-verify", B, "false", "Do not verify the WebSocket output's certificate"),
-      pending("output-ws-sticky", B, "false", "Keep each id on one connection"),
-      pending("output-ws-workers", I, "10", "Connections of the WebSocket output"),
-      pending("output-ws-stats", B, "false", "Report WebSocket output counters (with --stats)"),
-  });
   r.add_pending("Binary output", {
       pending("output-binary", TL, "", "Replay raw payloads (binary protocols) to host:port"),
       pending("output-tcp-response-buffer", Z, "0", "Bytes of each binary response kept"),

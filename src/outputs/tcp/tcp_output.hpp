@@ -28,10 +28,12 @@
 // Counters: sent, connects, errors_connect, errors_write, not_delivered; `detail` gives the
 // connected workers and queued messages. With `stats` (--output-tcp-stats, printed with --stats)
 // gor's `output_tcp:latest,mean,max,count,count/second,gcount` line every 5 s.
+// The worker model lives in outputs/pool/worker_pool (shared with --output-ws).
 // Runs on the pipeline's executor, which must be single-threaded.
 #pragma once
 
 #include "core/options.hpp"
+#include "outputs/pool/worker_pool.hpp"
 
 #include <coreplay/plugin.hpp>
 
@@ -64,16 +66,6 @@ class registry;
 // Adds --output-tcp and its options to `r`.
 void add_tcp_output(registry& r);
 
-// gor's worker choice for sticky outputs.
-constexpr std::uint32_t gor_fnv32a(std::string_view s) noexcept {
-  std::uint32_t h = 2166136261u;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  return h;
-}
-
 class tcp_output final : public sink {
  public:
   // Throws option_error for a bad address ("host:port") or workers < 1.
@@ -84,8 +76,6 @@ class tcp_output final : public sink {
   bool accepts(const message& m) const override {
     return m.type() == message_type::request || m.type() == message_type::response;
   }
-
-  struct state;  // implementation detail (tcp_output.cpp)
 
  private:
   std::string host_;

@@ -1,0 +1,80 @@
+// The worker model gor's --output-tcp and --output-ws share: `workers` connections to one target,
+// each with a bounded buffer; a message goes to worker FNV-1a-32(id) % workers with `sticky`, else
+// round robin starting at index 1 (skipping full buffers while another has room).
+//
+// run_worker_pool() does the queueing, lazy connects, reconnect backoff, failure reports (one
+// line, then at most one a minute, one when it recovers), at-least-once resend of a failed
+// batch, the drain bounded by `end_timeout` (what is left is counted as `not_delivered` drops),
+// the `detail` text and gor's stats line. A transport only dials a connection and writes
+// batches on it (tcp_output.cpp: record + separator over TCP/TLS; ws_output.cpp: one WebSocket
+// frame per record). The behaviour is documented in tcp_output.hpp.
+// Runs on the pipeline's executor, which must be single-threaded.
+#pragma once
+
+#include <coreplay/plugin.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace coreplay {
+
+// gor's worker choice for sticky outputs.
+constexpr std::uint32_t gor_fnv32a(std::string_view s) noexcept {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
+struct worker_pool_options {
+  std::string name;         // for log lines, e.g. "output-tcp(host:port)"
+  std::string stats_label;  // gor's stats line prefix, e.g. "output_tcp"
+  bool sticky = false;
+  std::int64_t workers = 10;
+  bool stats = false;
+  std::int64_t worker_buffer = 100;
+  std::chrono::nanoseconds backoff_min{std::chrono::milliseconds(100)};
+  std::chrono::nanoseconds backoff_max{std::chrono::seconds(1)};
+  std::chrono::nanoseconds stats_period{std::chrono::seconds(5)};
+  std::chrono::nanoseconds end_timeout{std::chrono::seconds(10)};
+};
+
+// One established connection of a pool worker.
+class pool_connection {
+ public:
+  virtual ~pool_connection() = default;
+  // Writes every message of `batch` (the buffers point into the messages); an error ends the
+  // connection and the batch goes out again on the next one.
+  virtual asio::awaitable<boost::system::error_code> write(const std::vector<message_ptr>& batch) = 0;
+  // True once the peer closed the connection (noticed by a read that can only end).
+  virtual bool broken() const = 0;
+  // Ends it politely (TCP: shutdown of the send side; WebSocket: close frame), then close().
+  virtual asio::awaitable<void> finish() = 0;
+  // Ends it at once; pending operations fail.
+  virtual void close() = 0;
+};
+
+class pool_transport {
+ public:
+  virtual ~pool_transport() = default;
+  // A ready connection, or nullptr with the reason in `why` (e.g. "cannot connect: ...").
+  virtual asio::awaitable<std::shared_ptr<pool_connection>> dial(std::string& why) = 0;
+};
+
+// An error's text; for TLS errors OpenSSL's reason (e.g. "certificate verify failed").
+std::string describe_error(const boost::system::error_code& ec);
+
+// Runs until the end of `in`, then drains. Counters: sent, connects, errors_connect,
+// errors_write, not_delivered.
+asio::awaitable<void> run_worker_pool(message_reader in, std::shared_ptr<pool_transport> transport,
+                                      worker_pool_options options);
+
+}  // namespace coreplay
