@@ -65,6 +65,16 @@ class nginx_process {
   std::string url() const { return "http://" + authority(); }
   // nginx writes its access log lines as requests finish (no buffer configured).
   std::string access_log() const { return read(dir_ + "/access.log"); }
+  // nginx logs a request after it has sent the response: a client that has its answer may look
+  // before the line is written. The log once it holds `line` (or after 5 s, as it is then).
+  std::string access_log_with(const std::string& line) const {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      auto log = access_log();
+      if (log.find(line) != std::string::npos || std::chrono::steady_clock::now() > until) return log;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
 
  private:
   static std::string read(const std::string& path) {
