@@ -47,6 +47,23 @@ struct worker_pool_options {
   std::chrono::nanoseconds end_timeout{std::chrono::seconds(10)};
 };
 
+// The pool's settings from an output's options: the TCP and WebSocket outputs name them alike.
+template <class OutputOptions>
+worker_pool_options pool_options(const OutputOptions& o, std::string name, std::string stats_label) {
+  worker_pool_options p;
+  p.name = std::move(name);
+  p.stats_label = std::move(stats_label);
+  p.sticky = o.sticky;
+  p.workers = o.workers;
+  p.stats = o.stats;
+  p.worker_buffer = o.worker_buffer;
+  p.backoff_min = o.backoff_min;
+  p.backoff_max = o.backoff_max;
+  p.stats_period = o.stats_period;
+  p.end_timeout = o.end_timeout;
+  return p;
+}
+
 // One established connection of a pool worker.
 class pool_connection {
  public:

@@ -184,18 +184,8 @@ tcp_output::~tcp_output() = default;
 
 asio::awaitable<void> tcp_output::run(message_reader in) {
   auto ex = co_await asio::this_coro::executor;
-  worker_pool_options p;
-  p.name = "output-tcp(" + address_ + ")";
-  p.stats_label = "output_tcp";
-  p.sticky = options_.sticky;
-  p.workers = options_.workers;
-  p.stats = options_.stats;
-  p.worker_buffer = options_.worker_buffer;
-  p.backoff_min = options_.backoff_min;
-  p.backoff_max = options_.backoff_max;
-  p.stats_period = options_.stats_period;
-  p.end_timeout = options_.end_timeout;
-  co_await run_worker_pool(in, std::make_shared<tcp_transport>(ex, host_, port_, options_), std::move(p));
+  co_await run_worker_pool(in, std::make_shared<tcp_transport>(ex, host_, port_, options_),
+                           pool_options(options_, "output-tcp(" + address_ + ")", "output_tcp"));
 }
 
 }  // namespace coreplay

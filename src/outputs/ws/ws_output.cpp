@@ -301,18 +301,8 @@ ws_output::~ws_output() = default;
 
 asio::awaitable<void> ws_output::run(message_reader in) {
   auto ex = co_await asio::this_coro::executor;
-  worker_pool_options p;
-  p.name = "output-ws(" + display_ + ")";
-  p.stats_label = "output_ws";
-  p.sticky = options_.sticky;
-  p.workers = options_.workers;
-  p.stats = options_.stats;
-  p.worker_buffer = options_.worker_buffer;
-  p.backoff_min = options_.backoff_min;
-  p.backoff_max = options_.backoff_max;
-  p.stats_period = options_.stats_period;
-  p.end_timeout = options_.end_timeout;
-  co_await run_worker_pool(in, std::make_shared<ws_transport>(ex, parsed_, options_), std::move(p));
+  co_await run_worker_pool(in, std::make_shared<ws_transport>(ex, parsed_, options_),
+                           pool_options(options_, "output-ws(" + display_ + ")", "output_ws"));
 }
 
 }  // namespace coreplay

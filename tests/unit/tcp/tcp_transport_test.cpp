@@ -13,6 +13,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "support/net_fixtures.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -93,31 +95,8 @@ struct test_listener {
 
 std::string wire(const message_ptr& m) { return std::string(m->record()) + sep; }
 
-// A port nobody listens on (bound, then released).
-std::uint16_t closed_port(asio::io_context& io) {
-  tcp::acceptor a(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  auto p = a.local_endpoint().port();
-  a.close();
-  return p;
-}
 
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    path = fs::temp_directory_path() / ("coreplay-tcp-" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~scratch_dir() { fs::remove_all(path); }
-  std::string operator/(const std::string& n) const { return (path / n).string(); }
-};
 
-// A self-signed certificate for CN=localhost, made by the openssl CLI.
-bool make_cert(const scratch_dir& d) {
-  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost"
-                    " -keyout '" + d / "key.pem" + "' -out '" + d / "cert.pem" + "' >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
 
 // Writes `pieces` to 127.0.0.1:port, each in its own write a little apart, then closes.
 asio::awaitable<void> write_pieces(std::uint16_t port, std::vector<std::string> pieces, bool* done) {
@@ -326,7 +305,7 @@ TEST_CASE("tcp output to tcp input: the records arrive byte for byte", "[unit][t
 }
 
 TEST_CASE("tcp transport over TLS with a self-signed certificate", "[unit][tcp]") {
-  scratch_dir dir;
+  scratch_dir dir("tcp");
   REQUIRE(make_cert(dir));
   asio::io_context io;
   std::uint16_t port = 0;

@@ -8,6 +8,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "support/net_fixtures.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -33,29 +35,8 @@ bool run_until(asio::io_context& io, const std::function<bool()>& done, std::chr
 
 std::uint64_t counter(plugin_stats& s, const std::string& name) { return s.counter(name).load(); }
 
-std::uint16_t closed_port(asio::io_context& io) {
-  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  auto p = a.local_endpoint().port();
-  a.close();
-  return p;
-}
 
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    path = fs::temp_directory_path() / ("coreplay-ws-" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~scratch_dir() { fs::remove_all(path); }
-  std::string operator/(const std::string& n) const { return (path / n).string(); }
-};
 
-bool make_cert(const scratch_dir& d) {
-  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost"
-                    " -keyout '" + d / "key.pem" + "' -out '" + d / "cert.pem" + "' >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
 
 struct ws_run {
   bool finished = false;
@@ -191,7 +172,7 @@ TEST_CASE("ws output round robin starts at worker 1, sticky keeps an id on its F
 }
 
 TEST_CASE("ws output over wss:// with a self-signed certificate", "[unit][ws]") {
-  scratch_dir dir;
+  scratch_dir dir("ws");
   REQUIRE(make_cert(dir));
   asio::io_context io;
   ws_test_server srv(io, std::pair{dir / "cert.pem", dir / "key.pem"});
