@@ -15,21 +15,13 @@ start_receiver() {
   "$BIN" --input-tcp 127.0.0.1:0 "$@" --output-file "$WORK/$name.gor" --output-file-append \
     --output-file-flush-interval 50ms --verbose 1 2> "$WORK/$name.err" &
   RX_PID=$!
-  RX_PORT=
-  for _ in $(seq 100); do
-    RX_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\).*/\1/p' "$WORK/$name.err" | head -1)
-    [ -n "$RX_PORT" ] && return 0
-    sleep 0.05
-  done
+  RX_PORT=$(wait_port "$WORK/$name.err" 's/.*listening on .*:\([0-9]*\).*/\1/p') && return 0
   fail "$name: receiver did not start: $(head -c 300 "$WORK/$name.err")"
 }
 # stop_receiver NAME: waits until NAME.gor holds $2 records (at most 10 s), then SIGINT; checks exit 0.
 stop_receiver() {
   local name=$1 n=$2
-  for _ in $(seq 200); do
-    [ -f "$WORK/$name.gor" ] && [ "$(count_records "$WORK/$name.gor")" -ge "$n" ] && break
-    sleep 0.05
-  done
+  wait_records "$WORK/$name.gor" "$n"
   kill -INT "$RX_PID"
   timeout 10 tail --pid="$RX_PID" -f /dev/null
   wait "$RX_PID"; local rc=$?

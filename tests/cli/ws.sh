@@ -19,21 +19,13 @@ start_server() {
   rm -f "$WORK/$name.gor"
   "$SERVER" "$WORK/$name.gor" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" &
   SRV_PID=$!
-  SRV_PORT=
-  for _ in $(seq 100); do
-    SRV_PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$WORK/$name.out" | head -1)
-    [ -n "$SRV_PORT" ] && return 0
-    sleep 0.05
-  done
+  SRV_PORT=$(wait_port "$WORK/$name.out" 's/^port \([0-9]*\)$/\1/p') && return 0
   fail "$name: server did not start: $(head -c 300 "$WORK/$name.err")"
 }
 # stop_server NAME N: waits until NAME.gor holds N records (at most 10 s), then stops the server.
 stop_server() {
   local name=$1 n=$2
-  for _ in $(seq 200); do
-    [ -f "$WORK/$name.gor" ] && [ "$(count_records "$WORK/$name.gor")" -ge "$n" ] && break
-    sleep 0.05
-  done
+  wait_records "$WORK/$name.gor" "$n"
   kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null
 }
 sorted_records() { python3 -c '
