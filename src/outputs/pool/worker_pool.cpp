@@ -7,6 +7,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -263,6 +264,22 @@ std::string describe_error(const error_code& ec) {
     if (auto reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) s = reason;
   }
   return s;
+}
+
+void configure_client_tls(asio::ssl::context& ctx, bool skip_verify) {
+  if (skip_verify) {
+    ctx.set_verify_mode(asio::ssl::verify_none);
+    return;
+  }
+  error_code ignored;
+  ctx.set_default_verify_paths(ignored);
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+}
+
+bool is_ip_literal(const std::string& host) {
+  error_code ec;
+  (void)asio::ip::make_address(host, ec);
+  return !ec;
 }
 
 asio::awaitable<void> run_worker_pool(message_reader in, std::shared_ptr<pool_transport> transport,

@@ -13,6 +13,7 @@
 
 #include <coreplay/plugin.hpp>
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
@@ -88,6 +89,12 @@ class pool_transport {
 
 // An error's text; for TLS errors OpenSSL's reason (e.g. "certificate verify failed").
 std::string describe_error(const boost::system::error_code& ec);
+
+// A TLS client context for a pool's connections: the system's trust store and peer
+// verification, or no verification with `skip_verify`.
+void configure_client_tls(boost::asio::ssl::context& ctx, bool skip_verify);
+// Whether `host` is an IP address (then no SNI is sent).
+bool is_ip_literal(const std::string& host);
 
 // Runs until the end of `in`, then drains. Counters: sent, connects, errors_connect,
 // errors_write, not_delivered.

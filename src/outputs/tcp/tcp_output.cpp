@@ -79,26 +79,12 @@ struct connection final : pool_connection, std::enable_shared_from_this<connecti
   std::vector<asio::const_buffer> bufs;
 };
 
-bool is_ip_literal(const std::string& host) {
-  error_code ec;
-  (void)asio::ip::make_address(host, ec);
-  return !ec;
-}
 
 class tcp_transport final : public pool_transport {
  public:
   tcp_transport(asio::any_io_executor ex, std::string host, std::string port, const tcp_output_options& o)
       : ex_(std::move(ex)), host_(std::move(host)), port_(std::move(port)), opts_(o) {
-    if (opts_.secure) {
-      tls_.emplace(ssl::context::tls_client);
-      if (opts_.skip_verify) {
-        tls_->set_verify_mode(ssl::verify_none);
-      } else {
-        error_code ignored;
-        tls_->set_default_verify_paths(ignored);
-        tls_->set_verify_mode(ssl::verify_peer);
-      }
-    }
+    if (opts_.secure) configure_client_tls(tls_.emplace(ssl::context::tls_client), opts_.skip_verify);
   }
 
   // A connected (and, with TLS, handshaken) stream, or nullptr with the reason in `why`.

@@ -101,27 +101,13 @@ struct ws_connection final : pool_connection, std::enable_shared_from_this<ws_co
   bool is_broken = false;
 };
 
-bool is_ip_literal(const std::string& host) {
-  error_code ec;
-  (void)asio::ip::make_address(host, ec);
-  return !ec;
-}
 
 class ws_transport final : public pool_transport {
  public:
   ws_transport(asio::any_io_executor ex, ws_url url, const ws_output_options& o)
       : ex_(std::move(ex)), url_(std::move(url)), opts_(o),
         authorization_("Basic " + base64_encode(url_.userinfo)) {
-    if (url_.secure) {
-      tls_.emplace(ssl::context::tls_client);
-      if (opts_.skip_verify) {
-        tls_->set_verify_mode(ssl::verify_none);
-      } else {
-        error_code ignored;
-        tls_->set_default_verify_paths(ignored);
-        tls_->set_verify_mode(ssl::verify_peer);
-      }
-    }
+    if (url_.secure) configure_client_tls(tls_.emplace(ssl::context::tls_client), opts_.skip_verify);
   }
 
   template <class Stream>
