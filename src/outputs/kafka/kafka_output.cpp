@@ -36,12 +36,14 @@ struct producer_state {
         delivery_failed(s.counter("delivery_failed")),
         queue_full_waits(s.counter("queue_full_waits")) {}
   ~producer_state() {
+    if (rkt) rd_kafka_topic_destroy(rkt);
     if (rk) rd_kafka_destroy(rk);
   }
 
   std::string name;
   std::string brokers;
   rd_kafka_t* rk = nullptr;
+  rd_kafka_topic_t* rkt = nullptr;  // the output's topic, looked up once (not by name per message)
   kafka::event_pipe pipe;
   asio::steady_timer wake;        // cancelled whenever events were served (space may be free)
   asio::steady_timer fatal_wake;  // cancelled when a fatal error is recorded
@@ -220,10 +222,12 @@ asio::awaitable<void> kafka_output::run(message_reader in) {
   };
   asio::co_spawn(ex, pump(st), [](std::exception_ptr) {});
 
-  const std::string topic = opts_.topic;
+  st->rkt = rd_kafka_topic_new(st->rk, opts_.topic.c_str(), nullptr);
+  if (!st->rkt)
+    throw std::runtime_error("cannot use Kafka topic '" + opts_.topic + "': " + rd_kafka_err2str(rd_kafka_last_error()));
   int logged_rejects = 0;
   auto produce_once = [&](std::string_view value) {
-    return rd_kafka_producev(st->rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+    return rd_kafka_producev(st->rk, RD_KAFKA_V_RKT(st->rkt),
                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   };
