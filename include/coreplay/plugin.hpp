@@ -77,6 +77,8 @@ class message_writer {
   asio::any_io_executor get_executor() const;
 
  private:
+  bool offer_impl(message_ptr& m, bool wait_for_direct);
+  static detail::sink_port* direct_when_room(detail::source_port& p, const message& m);
   detail::source_port* port_;
 };
 

@@ -645,10 +645,24 @@ struct pipeline::impl {
 // --- message_writer / message_reader / feedback_writer ------------------------------------
 
 asio::awaitable<void> message_writer::send(message_ptr m) {
-  if (offer(m)) co_return;
+  if (offer_impl(m, true)) co_return;
   auto& p = *port_;
-  auto& lane = *p.target;
   const auto size = m->record().size();
+  if (sink_port* s = direct_when_room(p, *m)) {
+    // The one output is full and nothing is ahead of this message: wait for room in its own
+    // channel (the output drains it in one go) rather than queue in the router's lane, which
+    // would take every message after it through the router too.
+    auto ec = co_await s->ch.async_send(std::move(m));
+    if (ec) throw boost::system::system_error(ec);
+    ++s->depth;
+    auto& o = *p.owner;
+    bump(o.emitter_stats.messages);
+    bump(o.emitter_stats.bytes, size);
+    bump(p.stats.messages);
+    bump(p.stats.bytes, size);
+    co_return;
+  }
+  auto& lane = *p.target;
   ++lane.depth;
   auto ec = co_await lane.ch.async_send(envelope{std::move(m), p.index});
   if (ec) {
@@ -659,16 +673,29 @@ asio::awaitable<void> message_writer::send(message_ptr m) {
   bump(p.stats.bytes, size);
 }
 
-[[gnu::flatten]] bool message_writer::offer(message_ptr& m) {
+// p's one output when m may go straight to it, room in its channel or not: nothing can be
+// ahead of m (the router waits on an empty lane) and the output is open and takes m.
+sink_port* message_writer::direct_when_room(detail::source_port& p, const message& m) {
+  sink_port* s = p.direct;
+  if (!s) return nullptr;
+  auto& o = *p.owner;
+  if (o.router_parked && o.primary.ch.size() == 0 && !s->closed && s->ch.is_open() &&
+      m.record().size() <= o.opts.copy_buffer_size && (!s->plugin || s->plugin->accepts(m)))
+    return s;
+  return nullptr;
+}
+
+bool message_writer::offer(message_ptr& m) { return offer_impl(m, true); }
+
+// wait_for_direct: when only a full channel keeps m from the direct output, false (the
+// caller's send() waits for room there) instead of the router's lane.
+[[gnu::flatten]] bool message_writer::offer_impl(message_ptr& m, bool wait_for_direct) {
   auto& p = *port_;
-  if (sink_port* s = p.direct) {
-    // try_route_inline() for one plain output, without its general steps: while the router
-    // waits on an empty lane nothing can be ahead of this message. Anything unusual (a full or
-    // ended output, an oversized message, one the output refuses) takes the general path.
-    auto& o = *p.owner;
-    const auto size = m->record().size();
-    if (o.router_parked && o.primary.ch.size() == 0 && !s->closed && !s->ch.full() &&
-        size <= o.opts.copy_buffer_size && (!s->plugin || s->plugin->accepts(*m))) {
+  if (sink_port* s = direct_when_room(p, *m)) {
+    // try_route_inline() for one plain output, without its general steps.
+    if (!s->ch.full()) {
+      auto& o = *p.owner;
+      const auto size = m->record().size();
       bump(o.emitter_stats.messages);
       bump(o.emitter_stats.bytes, size);
       s->ch.try_send(std::move(m));
@@ -677,6 +704,7 @@ asio::awaitable<void> message_writer::send(message_ptr m) {
       bump(p.stats.bytes, size);
       return true;
     }
+    if (wait_for_direct) return false;
   }
   if (!p.gate.admit()) {
     bump(p.stats.drops);
@@ -699,7 +727,7 @@ asio::awaitable<void> message_writer::send(message_ptr m) {
 }
 
 bool message_writer::try_send(message_ptr m) {
-  if (offer(m)) return true;
+  if (offer_impl(m, false)) return true;
   bump(port_->stats.drops);
   return false;
 }

@@ -456,3 +456,61 @@ TEST_CASE("offer queues without suspending and leaves the message when the pipel
   CHECK(src_stats.messages == 40);
   CHECK(src_stats.drops == 0);
 }
+
+namespace {
+// A source that cannot pause (as a live capture): try_send only, all in one turn.
+class pushing_source : public source {
+ public:
+  pushing_source(std::vector<message_ptr> v, std::size_t& refused) : v_(std::move(v)), refused_(refused) {}
+  asio::awaitable<void> run(message_writer out) override {
+    for (auto& m : v_)
+      if (!out.try_send(m)) ++refused_;
+    co_return;
+  }
+
+ private:
+  std::vector<message_ptr> v_;
+  std::size_t& refused_;
+};
+}  // namespace
+
+TEST_CASE("with one output, offer waits on the output's channel and send keeps the order", "[unit][pipeline]") {
+  // The file input's shape: offer() until the one output's channel is full, then send(),
+  // which waits there for room (not in the router's lane). Nothing lost, nothing reordered.
+  asio::io_context io;
+  pipeline_options o;
+  o.queue_capacity = 8;
+  pipeline p(io.get_executor(), o);
+  auto st = std::make_shared<collecting_sink::state>();
+  std::size_t full = 0;
+  auto& src_stats = p.add_source("src", std::make_unique<offering_source>(requests(5000), full));
+  auto& sink_stats = p.add_sink("a", std::make_unique<collecting_sink>(st));
+  auto r = run_pipeline(io, p);
+  REQUIRE(r.finished);
+  CHECK(error_text(r.error) == "");
+  CHECK(full > 0);
+  REQUIRE(st->got.size() == 5000);
+  for (std::size_t i = 0; i < 5000; ++i) REQUIRE(st->got[i]->id() == "id" + std::to_string(i));
+  CHECK(src_stats.messages == 5000);
+  CHECK(src_stats.drops == 0);
+  CHECK(sink_stats.drops == 0);
+}
+
+TEST_CASE("try_send still queues in the router's lane when the one output is full", "[unit][pipeline]") {
+  // Capacity 4 in the output's channel and 4 in the lane: 8 pushed in one turn all fit;
+  // the ninth and tenth are refused and counted.
+  asio::io_context io;
+  pipeline_options o;
+  o.queue_capacity = 4;
+  pipeline p(io.get_executor(), o);
+  auto st = std::make_shared<collecting_sink::state>();
+  std::size_t refused = 0;
+  auto& src_stats = p.add_source("live", std::make_unique<pushing_source>(requests(10), refused));
+  p.add_sink("a", std::make_unique<collecting_sink>(st));
+  auto r = run_pipeline(io, p);
+  REQUIRE(r.finished);
+  CHECK(refused == 2);
+  CHECK(src_stats.drops == 2);
+  REQUIRE(st->got.size() == 8);
+  for (std::size_t i = 0; i < 8; ++i) CHECK(st->got[i]->id() == "id" + std::to_string(i));
+}
