@@ -20,6 +20,9 @@ bool ends_with_gz(const std::string& p) { return p.size() >= 3 && p.compare(p.si
 gor_file_read_options checked_read_ahead(gor_file_read_options o, const std::string& path) {
   struct stat st {};
   if (o.read_ahead_blocks && (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))) o.read_ahead_blocks = 0;
+  // The thread's batches index blocks with 32-bit offsets: a --copy-buffer-size over 1 GiB
+  // reads on the consumer's side.
+  if (o.max_record_bytes > gor_read_ahead::max_record_bytes_limit) o.read_ahead_blocks = 0;
   return o;
 }
 
@@ -74,10 +77,10 @@ void gor_file_reader::report_skips_before(std::uint64_t offset) {
 // ready.
 [[gnu::always_inline]] inline gor_file_reader::ahead_step gor_file_reader::step_ahead() {
   if (next_ != last_) {
-    const gor_record_span& r = *next_++;
+    const gor_record_span r = batch_->span(*next_++);
     if (skip_next_ != skip_last_) [[unlikely]] report_skips_before(r.offset);
     // The record's first line was written on the other core: fetch a few records early.
-    if (last_ - next_ > meta_prefetch) __builtin_prefetch(next_[meta_prefetch].bytes.data());
+    if (last_ - next_ > meta_prefetch) __builtin_prefetch(batch_->block.get() + next_[meta_prefetch].start);
     message_meta meta;
     if (!message::parse_meta(r.bytes, meta)) [[unlikely]] {
       if (on_skip_) on_skip_(gor_record_skip{gor_record_skip::reason::malformed_meta, r.offset, r.bytes.size()});

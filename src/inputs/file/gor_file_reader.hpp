@@ -78,8 +78,8 @@ class gor_file_reader {
   // With read-ahead: the batch whose records go into the window next.
   std::unique_ptr<gor_read_ahead> ahead_;
   gor_read_ahead::batch* batch_ = nullptr;
-  const gor_record_span* next_ = nullptr;  // its records not yet in the window
-  const gor_record_span* last_ = nullptr;
+  const gor_read_ahead::record_ref* next_ = nullptr;  // its records not yet in the window
+  const gor_read_ahead::record_ref* last_ = nullptr;
   const gor_record_skip* skip_next_ = nullptr;  // its skips not yet reported (in file order
   const gor_record_skip* skip_last_ = nullptr;  // with the malformed records found here)
   gor_record_reader::skip_handler on_skip_;

@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace coreplay {
@@ -23,7 +24,9 @@ gor_read_ahead::gor_read_ahead(asio::any_io_executor ex, block_file file, std::s
       wake_(std::make_shared<asio::steady_timer>(ex)) {
   opts_.depth = std::max<std::size_t>(opts_.depth, 1);
   wake_batches_ = std::max<std::size_t>(opts_.depth - 1, 1);
-  opts_.block_bytes = std::max<std::size_t>(opts_.block_bytes, 4096);
+  opts_.block_bytes = std::clamp<std::size_t>(opts_.block_bytes, 4096, max_record_bytes_limit);
+  if (opts_.max_record_bytes > max_record_bytes_limit)
+    throw std::invalid_argument("gor_read_ahead: records over 1 GiB need the reader without a thread");
   if (opts_.gzip) gunzip_.emplace();
   for (std::size_t i = 0; i < opts_.depth; ++i) {
     batches_.push_back(std::make_unique<batch>());
@@ -134,7 +137,12 @@ bool gor_read_ahead::produce(batch& b) {
     if (!gunzip_) bytes_read_ += n;
     if (n == 0) records_.finish();
     gor_record_span s;
-    while (records_.next_span(s)) b.records.push_back(s);
+    const char* block = records_.current_block().get();
+    while (records_.next_span(s)) {
+      const auto start = static_cast<std::size_t>(s.bytes.data() - block);
+      if (b.records.empty()) b.base = s.offset - start;
+      b.records.push_back({static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(s.bytes.size())});
+    }
     b.bytes_read = bytes_read_;
     if (!b.records.empty()) b.block = records_.current_block();
     if (n == 0) return true;

@@ -43,14 +43,29 @@ struct gor_read_ahead_options {
 // from a pipe waits for its writer. One consumer, on one executor (a single thread or a strand).
 class gor_read_ahead {
  public:
+  // A record's place in the batch's block: 8 bytes, not a 24-byte span. The thread writes
+  // these and the consumer reads them, so each one is a cache line's share that crosses
+  // between the cores (and back, when the thread reuses the batch).
+  struct record_ref {
+    std::uint32_t start;
+    std::uint32_t size;
+  };
   struct batch {
     std::shared_ptr<char[]> block;             // holds every record's bytes
-    std::vector<gor_record_span> records;      // meta lines not yet parsed
+    std::uint64_t base = 0;                    // stream offset of block[0]
+    std::vector<record_ref> records;           // meta lines not yet parsed
     std::vector<gor_record_skip> skips;        // skipped while reading this batch (by offset)
     std::uint64_t bytes_read = 0;              // file bytes read up to the end of this batch
     bool end = false;                          // nothing follows
     std::exception_ptr error;                  // with end: reading failed after the records
+
+    gor_record_span span(const record_ref& r) const noexcept {
+      return {base + r.start, std::string_view(block.get() + r.start, r.size)};
+    }
   };
+
+  // Blocks hold up to max_record_bytes + block_bytes: record_ref's 32-bit fields bound both.
+  static constexpr std::size_t max_record_bytes_limit = std::size_t{1} << 30;
 
   // `file` is open (opening errors belong to the caller); `path` names it in errors.
   gor_read_ahead(asio::any_io_executor ex, block_file file, std::string path, gor_read_ahead_options opts);

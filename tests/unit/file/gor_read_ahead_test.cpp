@@ -67,7 +67,8 @@ drained drain(const std::string& path, gor_read_ahead_options o, bool slow_consu
           // As the file input does: meta lines parsed here, malformed records reported in
           // file order with the thread's skips.
           auto skip = b->skips.begin();
-          for (auto& v : b->records) {
+          for (auto& ref : b->records) {
+            const gor_record_span v = b->span(ref);
             for (; skip != b->skips.end() && skip->offset < v.offset; ++skip) d.skips.push_back(*skip);
             message_meta meta;
             if (!message::parse_meta(v.bytes, meta)) {
