@@ -28,7 +28,7 @@ struct file_input_options {
   bool prefer_io_uring = true;
   // Blocks a reader thread reads and parses ahead of the replay (one or two files); 0: none,
   // each block is read by the replay's own thread when needed (io_uring or read(2)).
-  std::size_t read_ahead_blocks = 4;
+  std::size_t read_ahead_blocks = 8;
   std::ostream* dry_run_out = nullptr;       // where the dry-run summary goes; stdout when null
 };
 

@@ -23,7 +23,8 @@ gor_read_ahead::gor_read_ahead(asio::any_io_executor ex, block_file file, std::s
                opts.depth + 4),
       wake_(std::make_shared<asio::steady_timer>(ex)) {
   opts_.depth = std::max<std::size_t>(opts_.depth, 1);
-  wake_batches_ = std::max<std::size_t>(opts_.depth - 1, 1);
+  // Each side sleeps until half the batches are its own again (see publish and acquire_free).
+  wake_batches_ = refill_batches_ = std::max<std::size_t>(opts_.depth / 2, 1);
   opts_.block_bytes = std::clamp<std::size_t>(opts_.block_bytes, 4096, max_record_bytes_limit);
   if (opts_.max_record_bytes > max_record_bytes_limit)
     throw std::invalid_argument("gor_read_ahead: records over 1 GiB need the reader without a thread");
@@ -44,6 +45,9 @@ gor_read_ahead::~gor_read_ahead() {
   thread_.join();
 }
 
+// With no free batch the thread sleeps until half of them are free, not until the first one
+// is: waking a thread costs both cores a few microseconds on a VM (an IPI, a halted vCPU
+// resumed), and a thread woken for one batch soon sleeps again.
 gor_read_ahead::batch* gor_read_ahead::acquire_free() {
   std::unique_lock lk(mu_);
   if (free_.empty() && waiting_) {  // every batch is ready: the consumer must take one now
@@ -52,7 +56,12 @@ gor_read_ahead::batch* gor_read_ahead::acquire_free() {
     wake_consumer();
     lk.lock();
   }
-  cv_.wait(lk, [&] { return stop_ || !free_.empty(); });
+  if (free_.empty()) {
+    reader_waiting_ = true;
+    cv_.wait(lk, [&] { return stop_ || free_.size() >= refill_batches_; });
+    reader_waiting_ = false;
+  }
+  if (stop_) return nullptr;
   if (stop_) return nullptr;
   batch* b = free_.back();
   free_.pop_back();
@@ -158,7 +167,7 @@ gor_read_ahead::batch* gor_read_ahead::try_next() {
     current_->block.reset();  // the messages made from it hold it now
     free_.push_back(current_);
     current_ = nullptr;
-    cv_.notify_one();
+    if (reader_waiting_ && free_.size() >= refill_batches_) cv_.notify_one();
   }
   if (ready_.empty()) return nullptr;
   current_ = ready_.front();

@@ -32,7 +32,7 @@ namespace asio = boost::asio;
 struct gor_read_ahead_options {
   std::size_t block_bytes = std::size_t{256} << 10;  // one read(2)
   std::size_t max_record_bytes = default_max_record_bytes;
-  std::size_t depth = 4;  // batches read ahead (each about one block): the memory bound
+  std::size_t depth = 8;  // batches read ahead (each about one block): the memory bound
   bool gzip = false;
 };
 
@@ -107,6 +107,8 @@ class gor_read_ahead {
   bool stop_ = false;
   bool waiting_ = false;  // the consumer sleeps on wake_: a publish posts a wake-up (see publish)
   std::size_t wake_batches_ = 1;  // ready batches that end the consumer's wait
+  std::size_t refill_batches_ = 1;  // free batches that end the thread's wait
+  bool reader_waiting_ = false;
   // The consumer's side.
   batch* current_ = nullptr;
   std::shared_ptr<asio::steady_timer> wake_;  // a wait that a posted cancel() ends
