@@ -73,6 +73,38 @@ const bool have_avx2 = [] {
 #define COREPLAY_SEPARATOR_AVX2 1
 #endif
 
+// The last separator start in [0, n - sep_len], searched from the end: a block's last record
+// ends a few hundred bytes before its end, so this reads little.
+const char* find_last_separator(const char* p, std::size_t n) noexcept {
+  if (n < sep_len) return nullptr;
+  std::size_t hi = n - sep_len + 1;  // starts below hi are left to search
+#if defined(__SSE2__)
+  std::uint64_t want_lo, want_hi;
+  std::memcpy(&want_lo, gor_separator.data(), 8);
+  std::memcpy(&want_hi, gor_separator.data() + sep_len - 8, 8);
+  const __m128i second = _mm_set1_epi8(static_cast<char>(0xF0));
+  const __m128i thirteenth = _mm_set1_epi8(static_cast<char>(0x89));
+  for (; hi >= 16; hi -= 16) {
+    const std::size_t i = hi - 16;  // starts i .. i + 15; the loads end at p + i + 28 < p + n
+    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 1));
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 12));
+    auto mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, second), _mm_cmpeq_epi8(b, thirteenth))));
+    while (mask) {
+      const unsigned bit = 31u - static_cast<unsigned>(__builtin_clz(mask));
+      std::uint64_t lo, up;
+      std::memcpy(&lo, p + i + bit, 8);
+      std::memcpy(&up, p + i + bit + sep_len - 8, 8);
+      if (((lo ^ want_lo) | (up ^ want_hi)) == 0) return p + i + bit;
+      mask &= ~(1u << bit);
+    }
+  }
+#endif
+  while (hi-- > 0)
+    if (p[hi] == '\n' && std::memcmp(p + hi, gor_separator.data(), sep_len) == 0) return p + hi;
+  return nullptr;
+}
+
 const char* find_separator(const char* p, std::size_t n) noexcept {
 #ifdef COREPLAY_SEPARATOR_AVX2
   if (have_avx2) return find_separator_avx2(p, n);
@@ -223,6 +255,55 @@ bool gor_record_reader::next_view(gor_record_view& out) {
     skip(gor_record_skip::reason::malformed_meta, s.offset, s.bytes.size());
   }
   return false;
+}
+
+bool gor_record_reader::next_region(gor_record_span& out) {
+  if (discarding_ || finished_) return false;
+  const char* data = buf_.data.get();
+  // Nothing before scan_ starts a separator (an earlier search covered it).
+  const std::size_t from = std::max(scan_, begin_);
+  const char* hit = find_last_separator(data + from, end_ - from);
+  if (!hit) return false;
+  const std::size_t stop = static_cast<std::size_t>(hit - data) + sep_len;
+  out.offset = base_ + begin_;
+  out.bytes = std::string_view(data + begin_, stop - begin_);
+  begin_ = scan_ = stop;
+  return true;
+}
+
+void gor_region_splitter::reset(gor_record_span region, std::size_t max_record_bytes) noexcept {
+  pos_ = region.bytes.data();
+  end_ = pos_ + region.bytes.size();
+  offset_ = region.offset - reinterpret_cast<std::uintptr_t>(pos_);
+  max_ = max_record_bytes;
+}
+
+gor_region_splitter::step gor_region_splitter::next(gor_record_span& out, gor_record_skip& skip) noexcept {
+  if (pos_ == end_) return step::done;
+  const char* p = pos_;
+  const auto avail = static_cast<std::size_t>(end_ - p);
+  const std::uint64_t at = offset_ + reinterpret_cast<std::uintptr_t>(p);
+  // As next_span: a record whose first line is the separator line is an empty (malformed) one.
+  if (avail >= line_len && std::memcmp(p, gor_separator_line.data(), line_len) == 0) {
+    skip = {gor_record_skip::reason::malformed_meta, at, 0};
+    pos_ += line_len;
+    return step::skip;
+  }
+  const char* hit = find_separator(p, avail);
+  if (!hit) [[unlikely]] {  // not a region next_region() made: it ends with a separator
+    skip = {gor_record_skip::reason::malformed_meta, at, avail};
+    pos_ = end_;
+    return step::skip;
+  }
+  const auto len = static_cast<std::size_t>(hit - p);
+  pos_ = hit + sep_len;
+  if (len > max_) {
+    skip = {gor_record_skip::reason::oversized, at, len};
+    return step::skip;
+  }
+  out.offset = at;
+  out.bytes = std::string_view(p, len);
+  return step::record;
 }
 
 bool gor_record_reader::next_span(gor_record_span& out) {

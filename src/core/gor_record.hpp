@@ -82,6 +82,11 @@ class gor_record_reader {
   // (the consumer of a reader thread) reports a malformed one itself. Skips only oversized
   // records and records whose first line is the separator line.
   bool next_span(gor_record_span& out);
+  // Everything buffered up to the end of the last separator in it, as one region of whole
+  // records that gor_region_splitter takes apart exactly as next_span() would have (for a
+  // reader thread that leaves the splitting to its consumer). False when no separator is
+  // buffered, or while an oversized record is being dropped or after finish(): use next_span().
+  bool next_region(gor_record_span& out);
   const std::shared_ptr<char[]>& current_block() const noexcept { return buf_.data; }
 
   // Byte offset of the record last returned by next().
@@ -126,6 +131,23 @@ class gor_record_reader {
   std::uint64_t last_offset_ = 0;
   std::uint64_t malformed_ = 0;
   std::uint64_t oversized_ = 0;
+};
+
+// Takes a region from gor_record_reader::next_region() apart: its records in order, and the
+// records next_span() would have skipped (a first line that is the separator line, a record
+// over max_record_bytes) as skips, in their place.
+class gor_region_splitter {
+ public:
+  enum class step { record, skip, done };
+  void reset(gor_record_span region, std::size_t max_record_bytes) noexcept;
+  bool active() const noexcept { return pos_ != end_; }
+  step next(gor_record_span& out, gor_record_skip& skip) noexcept;
+
+ private:
+  const char* pos_ = nullptr;
+  const char* end_ = nullptr;
+  std::uint64_t offset_ = 0;  // stream offset of a byte = offset_ + its address (modulo 2^64)
+  std::size_t max_ = 0;
 };
 
 // A record's bytes on disk: message::record() then the separator.

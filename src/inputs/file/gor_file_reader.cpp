@@ -58,6 +58,7 @@ void gor_file_reader::adopt(gor_read_ahead::batch* b) {
   next_ = last_ = nullptr;
   skip_next_ = skip_last_ = nullptr;
   if (!b) return;
+  if (b->region.size) region_.reset(b->span(b->region), opts_.max_record_bytes);
   next_ = b->records.data();
   last_ = next_ + b->records.size();
   skip_next_ = b->skips.data();
@@ -72,21 +73,37 @@ void gor_file_reader::report_skips_before(std::uint64_t offset) {
     if (on_skip_) on_skip_(*skip_next_);
 }
 
-// With read-ahead: one record of the current batch into the window (its meta line parsed
-// here), or the next batch taken (its byte count kept), or `wait` when the thread has none
-// ready.
+// A record of the current batch into the window, its meta line parsed here.
+[[gnu::always_inline]] inline void gor_file_reader::take(const gor_record_span& r) {
+  if (skip_next_ != skip_last_) [[unlikely]] report_skips_before(r.offset);
+  message_meta meta;
+  if (!message::parse_meta(r.bytes, meta)) [[unlikely]] {
+    if (on_skip_) on_skip_(gor_record_skip{gor_record_skip::reason::malformed_meta, r.offset, r.bytes.size()});
+    return;
+  }
+  window_.push(meta.timestamp_ns, [&] { return message::parse_view(batch_->block, r.bytes, meta); });
+}
+
+// With read-ahead: one record of the current batch (first those of the region the thread left
+// to split here, then the listed ones) into the window, or the next batch taken (its byte
+// count kept), or `wait` when the thread has none ready.
 [[gnu::always_inline]] inline gor_file_reader::ahead_step gor_file_reader::step_ahead() {
+  if (region_.active()) {
+    gor_record_span r;
+    gor_record_skip skip;
+    if (region_.next(r, skip) == gor_region_splitter::step::record) {
+      take(r);
+    } else {
+      report_skips_before(skip.offset);
+      if (on_skip_) on_skip_(skip);
+    }
+    return ahead_step::record;
+  }
   if (next_ != last_) {
     const gor_record_span r = batch_->span(*next_++);
-    if (skip_next_ != skip_last_) [[unlikely]] report_skips_before(r.offset);
     // The record's first line was written on the other core: fetch a few records early.
     if (last_ - next_ > meta_prefetch) __builtin_prefetch(batch_->block.get() + next_[meta_prefetch].start);
-    message_meta meta;
-    if (!message::parse_meta(r.bytes, meta)) [[unlikely]] {
-      if (on_skip_) on_skip_(gor_record_skip{gor_record_skip::reason::malformed_meta, r.offset, r.bytes.size()});
-      return ahead_step::record;
-    }
-    window_.push(meta.timestamp_ns, [&] { return message::parse_view(batch_->block, r.bytes, meta); });
+    take(r);
     return ahead_step::record;
   }
   if (skip_next_ != skip_last_) report_skips_before(UINT64_MAX);

@@ -62,6 +62,7 @@ class gor_file_reader {
   enum class ahead_step { record, wait, done };
   ahead_step step_ahead();
   void adopt(gor_read_ahead::batch* b);
+  void take(const gor_record_span& r);
   void report_skips_before(std::uint64_t offset);
 
   std::string path_;
@@ -78,6 +79,7 @@ class gor_file_reader {
   // With read-ahead: the batch whose records go into the window next.
   std::unique_ptr<gor_read_ahead> ahead_;
   gor_read_ahead::batch* batch_ = nullptr;
+  gor_region_splitter region_;  // its region's records not yet in the window
   const gor_read_ahead::record_ref* next_ = nullptr;  // its records not yet in the window
   const gor_read_ahead::record_ref* last_ = nullptr;
   const gor_record_skip* skip_next_ = nullptr;  // its skips not yet reported (in file order

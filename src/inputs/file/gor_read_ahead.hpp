@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +54,9 @@ class gor_read_ahead {
   struct batch {
     std::shared_ptr<char[]> block;             // holds every record's bytes
     std::uint64_t base = 0;                    // stream offset of block[0]
+    // Whole records the thread left for the consumer to split (gor_region_splitter), when
+    // the consumer was keeping up (size 0: none); they come before `records`.
+    record_ref region{0, 0};
     std::vector<record_ref> records;           // meta lines not yet parsed
     std::vector<gor_record_skip> skips;        // skipped while reading this batch (by offset)
     std::uint64_t bytes_read = 0;              // file bytes read up to the end of this batch
@@ -108,6 +112,7 @@ class gor_read_ahead {
   bool waiting_ = false;  // the consumer sleeps on wake_: a publish posts a wake-up (see publish)
   std::size_t wake_batches_ = 1;  // ready batches that end the consumer's wait
   std::size_t refill_batches_ = 1;  // free batches that end the thread's wait
+  std::atomic<std::size_t> backlog_{0};  // ready_.size(), for the thread's split-or-hand-over choice
   bool reader_waiting_ = false;
   // The consumer's side.
   batch* current_ = nullptr;

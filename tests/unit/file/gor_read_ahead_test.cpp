@@ -48,6 +48,7 @@ struct drained {
   std::vector<gor_record_skip> skips;
   std::uint64_t bytes_read = 0;
   std::string error;
+  std::size_t regions = 0;  // batches whose records the consumer split
 };
 
 // Every batch until the end, messages made as the file input makes them; after each batch
@@ -67,20 +68,38 @@ drained drain(const std::string& path, gor_read_ahead_options o, bool slow_consu
           // As the file input does: meta lines parsed here, malformed records reported in
           // file order with the thread's skips.
           auto skip = b->skips.begin();
-          for (auto& ref : b->records) {
-            const gor_record_span v = b->span(ref);
+          auto take = [&](const gor_record_span& v) {
             for (; skip != b->skips.end() && skip->offset < v.offset; ++skip) d.skips.push_back(*skip);
             message_meta meta;
             if (!message::parse_meta(v.bytes, meta)) {
               d.skips.push_back({gor_record_skip::reason::malformed_meta, v.offset, v.bytes.size()});
-              continue;
+              return;
             }
             auto m = message::parse_view(b->block, v.bytes, meta);
             d.records.emplace_back(m->record());
             d.timestamps.push_back(m->timestamp_ns());
             kept.push_back(std::move(m));
             if (kept.size() > 50) kept.erase(kept.begin());
+          };
+          // The region the thread left to split here comes first.
+          if (b->region.size) {
+            ++d.regions;
+            gor_region_splitter split;
+            split.reset(b->span(b->region), o.max_record_bytes);
+            gor_record_span v;
+            gor_record_skip s;
+            for (;;) {
+              auto st = split.next(v, s);
+              if (st == gor_region_splitter::step::done) break;
+              if (st == gor_region_splitter::step::record) {
+                take(v);
+              } else {
+                for (; skip != b->skips.end() && skip->offset < s.offset; ++skip) d.skips.push_back(*skip);
+                d.skips.push_back(s);
+              }
+            }
           }
+          for (auto& ref : b->records) take(b->span(ref));
           for (; skip != b->skips.end(); ++skip) d.skips.push_back(*skip);
           d.bytes_read = b->bytes_read;
           if (b->end) {
@@ -211,7 +230,7 @@ TEST_CASE("read-ahead stops and joins its thread mid-file", "[unit][file][read_a
         auto ex = co_await asio::this_coro::executor;
         gor_read_ahead ra(ex, block_file(ex, f.path, block_file::open_mode::read, false), f.path, o);
         auto* b = co_await ra.next();
-        got = b->records.size();
+        got = b->records.size() + (b->region.size ? 1 : 0);
         // The thread is now blocked on back-pressure (or reading): destroying must end it.
       },
       asio::detached);

@@ -349,3 +349,72 @@ TEST_CASE("gor reader: records kept while reading goes on stay intact (shared re
   REQUIRE(n == expected.size());
   for (auto& [i, m] : kept) REQUIRE(m->record() == expected[i]);
 }
+
+namespace {
+// Records and skips, in order, as a reader hands them out: through next_span() alone, or
+// (regions) through next_region() split by gor_region_splitter first, as the file input's
+// reader thread and its consumer do.
+std::vector<std::string> spans_of(std::string_view in, std::size_t piece, std::size_t max, bool regions,
+                                  std::size_t* region_count = nullptr) {
+  std::vector<std::string> out;
+  auto skip = [&](const gor_record_skip& s) {
+    out.push_back("S" + std::to_string(static_cast<int>(s.why)) + "@" + std::to_string(s.offset) + "+" +
+                  std::to_string(s.size));
+  };
+  gor_record_reader r(max, skip);
+  auto drain = [&] {
+    gor_record_span s;
+    if (regions && r.next_region(s)) {
+      if (region_count) ++*region_count;
+      gor_region_splitter split;
+      split.reset(s, max);
+      gor_record_span v;
+      gor_record_skip k;
+      for (;;) {
+        auto st = split.next(v, k);
+        if (st == gor_region_splitter::step::done) break;
+        if (st == gor_region_splitter::step::skip) skip(k);
+        else out.push_back("R@" + std::to_string(v.offset) + ":" + std::string(v.bytes));
+      }
+    }
+    while (r.next_span(s)) out.push_back("R@" + std::to_string(s.offset) + ":" + std::string(s.bytes));
+  };
+  for (std::size_t i = 0; i < in.size(); i += piece) {
+    r.feed(in.substr(i, piece));
+    drain();
+  }
+  r.finish();
+  drain();
+  return out;
+}
+}  // namespace
+
+TEST_CASE("records split on the consumer's side (regions) are exactly those next_span gives", "[unit][file]") {
+  const std::string line = sep.substr(1);
+  // A hand-made stream: a record, an empty one (separator line first), a zero-length one, an
+  // oversized one (max 64), overlapping separators, and a final record without separator.
+  const std::string big(200, 'b');
+  const std::string hand = "1 a 1 -1\nGET / HTTP/1.1\r\n\r\n" + sep + line + "1 b 2 -1\n" + sep + sep.substr(0, 1) +
+                           sep + "2 c 3 1\n" + big + sep + line + line + "1 d 4 -1\nx" + sep + "1 e 5 -1\ntail\n" +
+                           sep.substr(0, 5);
+  auto want = spans_of(hand, hand.size(), 64, false);
+  REQUIRE(want.size() >= 6);
+  for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{50}, hand.size()}) {
+    std::size_t regions = 0;
+    CAPTURE(piece);
+    CHECK(spans_of(hand, piece, 64, true, &regions) == want);
+    CHECK(regions > 0);
+  }
+  // Random streams of the same pieces, many sizes of reads.
+  std::mt19937 rng(11);
+  const std::vector<std::string> parts = {sep, line, "\n", "1 id 7 -1\n", "2 id 8 3\nHTTP/1.1 200 OK\r\n\r\n",
+                                          std::string(90, 'z'), sep.substr(0, 7), "\xF0\x9F", "x\n"};
+  for (int round = 0; round < 300; ++round) {
+    std::string s;
+    const int n = 1 + static_cast<int>(rng() % 40);
+    for (int i = 0; i < n; ++i) s += parts[rng() % parts.size()];
+    const std::size_t piece = 1 + rng() % 80, max = 16 + rng() % 200;
+    CAPTURE(round, piece, max);
+    REQUIRE(spans_of(s, piece, max, true) == spans_of(s, piece, max, false));
+  }
+}
