@@ -652,10 +652,16 @@ asio::awaitable<void> message_writer::send(message_ptr m) {
     // The one output is full and nothing is ahead of this message: wait for room in its own
     // channel (the output drains it in one go) rather than queue in the router's lane, which
     // would take every message after it through the router too.
-    auto ec = co_await s->ch.async_send(std::move(m));
-    if (ec) throw boost::system::system_error(ec);
-    ++s->depth;
     auto& o = *p.owner;
+    auto ec = co_await s->ch.async_send(std::move(m));
+    if (ec) {  // as deliver_slow: an output that ended meanwhile loses the message, counted
+      if (is_cancel_code(ec) && o.aborting) throw boost::system::system_error(ec);
+      s->stats.drops.fetch_add(1, std::memory_order_relaxed);
+      bump(p.stats.messages);
+      bump(p.stats.bytes, size);
+      co_return;
+    }
+    ++s->depth;
     bump(o.emitter_stats.messages);
     bump(o.emitter_stats.bytes, size);
     bump(p.stats.messages);

@@ -514,3 +514,23 @@ TEST_CASE("try_send still queues in the router's lane when the one output is ful
   REQUIRE(st->got.size() == 8);
   for (std::size_t i = 0; i < 8; ++i) CHECK(st->got[i]->id() == "id" + std::to_string(i));
 }
+
+TEST_CASE("the one output ending early while its source waits for room is counted, not an error", "[unit][pipeline]") {
+  class one_shot : public sink {
+   public:
+    asio::awaitable<void> run(message_reader in) override { (void)co_await in.receive(); }
+  };
+  asio::io_context io;
+  pipeline_options o;
+  o.queue_capacity = 4;
+  pipeline p(io.get_executor(), o);
+  std::size_t full = 0;
+  p.add_source("src", std::make_unique<offering_source>(requests(100), full));
+  auto& os = p.add_sink("one", std::make_unique<one_shot>());
+  auto r = run_pipeline(io, p);
+  REQUIRE(r.finished);
+  CHECK(error_text(r.error) == "");
+  CHECK(full > 0);
+  CHECK(os.messages == 1);
+  CHECK(os.messages + os.drops + os.queue_depth() == 100);
+}
