@@ -1,5 +1,6 @@
-// librdkafka does the network I/O on its own threads. This coroutine hands it messages
-// (rd_kafka_producev copies them into librdkafka's bounded queue) and a second coroutine, the
+// librdkafka does the network I/O on its own threads. This coroutine hands it messages (raw
+// records without a copy: the message stays alive until its delivery report; gor's JSON
+// documents are copied) and a second coroutine, the
 // pump, serves librdkafka's events (delivery reports, errors) on the io_context whenever
 // librdkafka writes to an event pipe (rd_kafka_queue_io_event_enable), so nothing here blocks
 // and no thread but the io_context's touches the plugin's state.
@@ -17,13 +18,22 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <memory>
 #include <stdexcept>
+#include <vector>
 
 namespace coreplay {
 
 namespace {
 
 constexpr int max_logged_failures = 5;
+
+// A message whose bytes librdkafka holds without a copy, until the delivery report (delivered,
+// failed or purged) gives the holder back. Holders are reused: no allocation per message.
+struct in_flight {
+  message_ptr m;
+  in_flight* next_free = nullptr;
+};
 
 struct producer_state {
   producer_state(const asio::any_io_executor& ex, plugin_stats& s, std::string n)
@@ -35,9 +45,27 @@ struct producer_state {
         delivered(s.counter("delivered")),
         delivery_failed(s.counter("delivery_failed")),
         queue_full_waits(s.counter("queue_full_waits")) {}
+  // librdkafka is gone before the holders (members) are: nothing points into their messages.
   ~producer_state() {
     if (rkt) rd_kafka_topic_destroy(rkt);
     if (rk) rd_kafka_destroy(rk);
+  }
+
+  in_flight* hold(message_ptr m) {
+    in_flight* h = free_holders;
+    if (h) {
+      free_holders = h->next_free;
+    } else {
+      holders.push_back(std::make_unique<in_flight>());
+      h = holders.back().get();
+    }
+    h->m = std::move(m);
+    return h;
+  }
+  void release(in_flight* h) noexcept {
+    h->m.reset();
+    h->next_free = free_holders;
+    free_holders = h;
   }
 
   std::string name;
@@ -55,6 +83,9 @@ struct producer_state {
   std::atomic<std::uint64_t>& delivered;
   std::atomic<std::uint64_t>& delivery_failed;
   std::atomic<std::uint64_t>& queue_full_waits;
+  // Callbacks run on the io_context's thread (rd_kafka_poll in serve()), as does hold().
+  std::vector<std::unique_ptr<in_flight>> holders;
+  in_flight* free_holders = nullptr;
 
   void set_fatal(std::string what) {
     if (!fatal.empty()) return;
@@ -74,6 +105,7 @@ struct producer_state {
 
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto& st = *static_cast<producer_state*>(opaque);
+  if (m->_private) st.release(static_cast<in_flight*>(m->_private));  // librdkafka is done with the bytes
   if (!m->err) {
     st.ever_delivered = true;
     st.delivered.fetch_add(1, std::memory_order_relaxed);
@@ -226,10 +258,13 @@ asio::awaitable<void> kafka_output::run(message_reader in) {
   if (!st->rkt)
     throw std::runtime_error("cannot use Kafka topic '" + opts_.topic + "': " + rd_kafka_err2str(rd_kafka_last_error()));
   int logged_rejects = 0;
-  auto produce_once = [&](std::string_view value) {
+  // held: the message whose bytes `value` are (librdkafka keeps them, no copy); else copied.
+  auto produce_once = [&](std::string_view value, in_flight* held) {
+    const int flags = held ? 0 : RD_KAFKA_MSG_F_COPY;
+    void* opaque = held;
     return rd_kafka_producev(st->rk, RD_KAFKA_V_RKT(st->rkt),
                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                             RD_KAFKA_V_MSGFLAGS(flags), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   };
 
   std::exception_ptr failure;
@@ -250,12 +285,15 @@ asio::awaitable<void> kafka_output::run(message_reader in) {
       // A sink that never waits (its channel always has more) still serves delivery reports.
       if ((++taken & 1023) == 0) st->serve();
       std::string_view value = m->record();
+      in_flight* held = nullptr;
       if (opts_.json_format) {
         json = kafka::to_json(*m);
         value = json;
+      } else {
+        held = st->hold(std::move(m));
       }
       for (;;) {
-        auto e = produce_once(value);
+        auto e = produce_once(value, held);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
           // Back-pressure: wait for deliveries to make room; never drop.
@@ -265,7 +303,8 @@ asio::awaitable<void> kafka_output::run(message_reader in) {
           co_await nap(*st, std::chrono::milliseconds(100));
           continue;
         }
-        // Too large for the producer, or similar: this message only.
+        // Too large for the producer, or similar: this message only (librdkafka did not take it).
+        if (held) st->release(held);
         stats.drops.fetch_add(1, std::memory_order_relaxed);
         if (logged_rejects++ < max_logged_failures)
           log::error(st->name, ": message of ", value.size(), " bytes refused: ", rd_kafka_err2str(e));
