@@ -1,6 +1,7 @@
 // libFuzzer: the gor record reader on arbitrary bytes, fed in arbitrary pieces. Every record it
 // returns must be the exact input bytes at its offset, and memory must stay bounded.
 #include "core/gor_record.hpp"
+#include "support/gor_record_events.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -37,41 +38,6 @@ std::vector<std::string> reference_records(std::string_view in) {
   return out;
 }
 
-// What a reader hands out, record by record and skip by skip, in order: through next_span()
-// alone, or (regions) through next_region() split by gor_region_splitter first, as the file
-// input's reader thread and its consumer do. Both must give the same.
-std::vector<std::string> spans_of(std::string_view in, std::size_t piece, std::size_t max, bool regions) {
-  std::vector<std::string> out;
-  auto skip = [&](const gor_record_skip& s) {
-    out.push_back("S" + std::to_string(static_cast<int>(s.why)) + "@" + std::to_string(s.offset) + "+" +
-                  std::to_string(s.size));
-  };
-  gor_record_reader r(max, skip);
-  auto drain = [&] {
-    gor_record_span s;
-    if (regions && r.next_region(s)) {
-      gor_region_splitter split;
-      split.reset(s, max);
-      gor_record_span v;
-      gor_record_skip k;
-      for (;;) {
-        auto st = split.next(v, k);
-        if (st == gor_region_splitter::step::done) break;
-        if (st == gor_region_splitter::step::skip) skip(k);
-        else out.push_back("R@" + std::to_string(v.offset) + ":" + std::string(v.bytes));
-      }
-    }
-    while (r.next_span(s)) out.push_back("R@" + std::to_string(s.offset) + ":" + std::string(s.bytes));
-  };
-  for (std::size_t i = 0; i < in.size(); i += piece) {
-    r.feed(in.substr(i, piece));
-    drain();
-  }
-  r.finish();
-  drain();
-  return out;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -98,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   r.finish();
   while (auto m = r.next()) check(m);
   if (r.buffered() != 0) std::abort();
-  if (spans_of(in, piece, max, false) != spans_of(in, piece, max, true)) std::abort();
+  if (test::record_events(in, piece, max, false) != test::record_events(in, piece, max, true)) std::abort();
   if (differential) {
     // Ours = gor's records, plus possibly the final record gor drops.
     auto ref = reference_records(in);

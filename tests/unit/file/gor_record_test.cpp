@@ -1,5 +1,6 @@
 #include "core/gor_record.hpp"
 #include "core/gzip_stream.hpp"
+#include "support/gor_record_events.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -350,45 +351,6 @@ TEST_CASE("gor reader: records kept while reading goes on stay intact (shared re
   for (auto& [i, m] : kept) REQUIRE(m->record() == expected[i]);
 }
 
-namespace {
-// Records and skips, in order, as a reader hands them out: through next_span() alone, or
-// (regions) through next_region() split by gor_region_splitter first, as the file input's
-// reader thread and its consumer do.
-std::vector<std::string> spans_of(std::string_view in, std::size_t piece, std::size_t max, bool regions,
-                                  std::size_t* region_count = nullptr) {
-  std::vector<std::string> out;
-  auto skip = [&](const gor_record_skip& s) {
-    out.push_back("S" + std::to_string(static_cast<int>(s.why)) + "@" + std::to_string(s.offset) + "+" +
-                  std::to_string(s.size));
-  };
-  gor_record_reader r(max, skip);
-  auto drain = [&] {
-    gor_record_span s;
-    if (regions && r.next_region(s)) {
-      if (region_count) ++*region_count;
-      gor_region_splitter split;
-      split.reset(s, max);
-      gor_record_span v;
-      gor_record_skip k;
-      for (;;) {
-        auto st = split.next(v, k);
-        if (st == gor_region_splitter::step::done) break;
-        if (st == gor_region_splitter::step::skip) skip(k);
-        else out.push_back("R@" + std::to_string(v.offset) + ":" + std::string(v.bytes));
-      }
-    }
-    while (r.next_span(s)) out.push_back("R@" + std::to_string(s.offset) + ":" + std::string(s.bytes));
-  };
-  for (std::size_t i = 0; i < in.size(); i += piece) {
-    r.feed(in.substr(i, piece));
-    drain();
-  }
-  r.finish();
-  drain();
-  return out;
-}
-}  // namespace
-
 TEST_CASE("records split on the consumer's side (regions) are exactly those next_span gives", "[unit][file]") {
   const std::string line = sep.substr(1);
   // A hand-made stream: a record, an empty one (separator line first), a zero-length one, an
@@ -397,12 +359,12 @@ TEST_CASE("records split on the consumer's side (regions) are exactly those next
   const std::string hand = "1 a 1 -1\nGET / HTTP/1.1\r\n\r\n" + sep + line + "1 b 2 -1\n" + sep + sep.substr(0, 1) +
                            sep + "2 c 3 1\n" + big + sep + line + line + "1 d 4 -1\nx" + sep + "1 e 5 -1\ntail\n" +
                            sep.substr(0, 5);
-  auto want = spans_of(hand, hand.size(), 64, false);
+  auto want = test::record_events(hand, hand.size(), 64, false);
   REQUIRE(want.size() >= 6);
   for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{50}, hand.size()}) {
     std::size_t regions = 0;
     CAPTURE(piece);
-    CHECK(spans_of(hand, piece, 64, true, &regions) == want);
+    CHECK(test::record_events(hand, piece, 64, true, &regions) == want);
     CHECK(regions > 0);
   }
   // Random streams of the same pieces, many sizes of reads.
@@ -415,6 +377,6 @@ TEST_CASE("records split on the consumer's side (regions) are exactly those next
     for (int i = 0; i < n; ++i) s += parts[rng() % parts.size()];
     const std::size_t piece = 1 + rng() % 80, max = 16 + rng() % 200;
     CAPTURE(round, piece, max);
-    REQUIRE(spans_of(s, piece, max, true) == spans_of(s, piece, max, false));
+    REQUIRE(test::record_events(s, piece, max, true) == test::record_events(s, piece, max, false));
   }
 }
