@@ -62,7 +62,6 @@ gor_read_ahead::batch* gor_read_ahead::acquire_free() {
     reader_waiting_ = false;
   }
   if (stop_) return nullptr;
-  if (stop_) return nullptr;
   batch* b = free_.back();
   free_.pop_back();
   return b;
