@@ -25,18 +25,22 @@ constexpr std::size_t line_len = gor_separator_line.size();      // 13
 // byte needs every ~256 bytes of binary. Candidates are confirmed with a full compare.
 const char* find_separator_from(const char* p, std::size_t n, std::size_t i) noexcept;
 
-// The first of the candidate starts i + (each set bit of mask) that is a whole separator.
-inline const char* first_confirmed(const char* p, std::size_t i, unsigned mask) noexcept {
-  // The 14 bytes as two overlapping words (a memcmp call per record otherwise).
-  std::uint64_t want_lo, want_hi;
+// Whether the 14 bytes at q are the separator: two overlapping words compared (a memcmp call
+// per record otherwise).
+inline bool is_separator_at(const char* q) noexcept {
+  std::uint64_t want_lo, want_hi, lo, hi;
   std::memcpy(&want_lo, gor_separator.data(), 8);
   std::memcpy(&want_hi, gor_separator.data() + sep_len - 8, 8);
+  std::memcpy(&lo, q, 8);
+  std::memcpy(&hi, q + sep_len - 8, 8);
+  return ((lo ^ want_lo) | (hi ^ want_hi)) == 0;
+}
+
+// The first of the candidate starts i + (each set bit of mask) that is a whole separator.
+inline const char* first_confirmed(const char* p, std::size_t i, unsigned mask) noexcept {
   for (; mask; mask &= mask - 1) {
     const std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(mask));
-    std::uint64_t lo, hi;
-    std::memcpy(&lo, p + at, 8);
-    std::memcpy(&hi, p + at + sep_len - 8, 8);
-    if (((lo ^ want_lo) | (hi ^ want_hi)) == 0) return p + at;
+    if (is_separator_at(p + at)) return p + at;
   }
   return nullptr;
 }
@@ -79,9 +83,6 @@ const char* find_last_separator(const char* p, std::size_t n) noexcept {
   if (n < sep_len) return nullptr;
   std::size_t hi = n - sep_len + 1;  // starts below hi are left to search
 #if defined(__SSE2__)
-  std::uint64_t want_lo, want_hi;
-  std::memcpy(&want_lo, gor_separator.data(), 8);
-  std::memcpy(&want_hi, gor_separator.data() + sep_len - 8, 8);
   const __m128i second = _mm_set1_epi8(static_cast<char>(0xF0));
   const __m128i thirteenth = _mm_set1_epi8(static_cast<char>(0x89));
   for (; hi >= 16; hi -= 16) {
@@ -92,10 +93,7 @@ const char* find_last_separator(const char* p, std::size_t n) noexcept {
         _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, second), _mm_cmpeq_epi8(b, thirteenth))));
     while (mask) {
       const unsigned bit = 31u - static_cast<unsigned>(__builtin_clz(mask));
-      std::uint64_t lo, up;
-      std::memcpy(&lo, p + i + bit, 8);
-      std::memcpy(&up, p + i + bit + sep_len - 8, 8);
-      if (((lo ^ want_lo) | (up ^ want_hi)) == 0) return p + i + bit;
+      if (is_separator_at(p + i + bit)) return p + i + bit;
       mask &= ~(1u << bit);
     }
   }
