@@ -88,6 +88,8 @@ class gor_record_reader {
   // buffered, or while an oversized record is being dropped or after finish(): use next_span().
   bool next_region(gor_record_span& out);
   const std::shared_ptr<char[]>& current_block() const noexcept { return buf_.data; }
+  // Stream offset of current_block()'s first byte (modulo 2^64, as every offset).
+  std::uint64_t block_offset() const noexcept { return base_; }
 
   // Byte offset of the record last returned by next().
   std::uint64_t last_offset() const noexcept { return last_offset_; }

@@ -23,8 +23,7 @@ gor_read_ahead::gor_read_ahead(asio::any_io_executor ex, block_file file, std::s
                opts.depth + 4),
       wake_(std::make_shared<asio::steady_timer>(ex)) {
   opts_.depth = std::max<std::size_t>(opts_.depth, 1);
-  // Each side sleeps until half the batches are its own again (see publish and acquire_free).
-  wake_batches_ = refill_batches_ = std::max<std::size_t>(opts_.depth / 2, 1);
+  half_batches_ = std::max<std::size_t>(opts_.depth / 2, 1);
   opts_.block_bytes = std::clamp<std::size_t>(opts_.block_bytes, 4096, max_record_bytes_limit);
   if (opts_.max_record_bytes > max_record_bytes_limit)
     throw std::invalid_argument("gor_read_ahead: records over 1 GiB need the reader without a thread");
@@ -58,7 +57,7 @@ gor_read_ahead::batch* gor_read_ahead::acquire_free() {
   }
   if (free_.empty()) {
     reader_waiting_ = true;
-    cv_.wait(lk, [&] { return stop_ || free_.size() >= refill_batches_; });
+    cv_.wait(lk, [&] { return stop_ || free_.size() >= half_batches_; });
     reader_waiting_ = false;
   }
   if (stop_) return nullptr;
@@ -77,7 +76,7 @@ void gor_read_ahead::publish(batch* b) {
     std::lock_guard lk(mu_);
     ready_.push_back(b);
     backlog_.store(ready_.size(), std::memory_order_relaxed);
-    wake = waiting_ && (b->end || ready_.size() >= wake_batches_);
+    wake = waiting_ && (b->end || ready_.size() >= half_batches_);
     if (wake) waiting_ = false;
   }
   if (wake) wake_consumer();
@@ -148,20 +147,17 @@ bool gor_read_ahead::produce(batch& b) {
     if (n == 0) records_.finish();
     gor_record_span s;
     const char* block = records_.current_block().get();
+    b.base = records_.block_offset();
+    auto ref = [&](const gor_record_span& r) {
+      return record_ref{static_cast<std::uint32_t>(r.bytes.data() - block), static_cast<std::uint32_t>(r.bytes.size())};
+    };
     // Splitting records costs this thread about as much as the read's copy. While the
     // consumer keeps up (fewer than half the batches wait for it) this thread is the slower
     // side: it hands the block's whole records over as one region for the consumer to split.
     // The two sides balance on this queue whatever else either core is doing.
-    if (n != 0 && backlog_.load(std::memory_order_relaxed) < wake_batches_ && records_.next_region(s)) {
-      const auto start = static_cast<std::size_t>(s.bytes.data() - block);
-      b.base = s.offset - start;
-      b.region = {static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(s.bytes.size())};
-    }
-    while (records_.next_span(s)) {
-      const auto start = static_cast<std::size_t>(s.bytes.data() - block);
-      if (b.records.empty() && b.region.size == 0) b.base = s.offset - start;
-      b.records.push_back({static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(s.bytes.size())});
-    }
+    if (n != 0 && backlog_.load(std::memory_order_relaxed) < half_batches_ && records_.next_region(s))
+      b.region = ref(s);
+    while (records_.next_span(s)) b.records.push_back(ref(s));
     b.bytes_read = bytes_read_;
     const bool any = !b.records.empty() || b.region.size != 0;
     if (any) b.block = records_.current_block();
@@ -178,7 +174,7 @@ gor_read_ahead::batch* gor_read_ahead::try_next() {
     current_->block.reset();  // the messages made from it hold it now
     free_.push_back(current_);
     current_ = nullptr;
-    if (reader_waiting_ && free_.size() >= refill_batches_) cv_.notify_one();
+    if (reader_waiting_ && free_.size() >= half_batches_) cv_.notify_one();
   }
   if (ready_.empty()) return nullptr;
   current_ = ready_.front();

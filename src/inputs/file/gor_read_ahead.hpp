@@ -110,8 +110,9 @@ class gor_read_ahead {
   std::deque<batch*> ready_;
   bool stop_ = false;
   bool waiting_ = false;  // the consumer sleeps on wake_: a publish posts a wake-up (see publish)
-  std::size_t wake_batches_ = 1;  // ready batches that end the consumer's wait
-  std::size_t refill_batches_ = 1;  // free batches that end the thread's wait
+  // Each side sleeps until this many batches are its own again (ready ones end the consumer's
+  // wait, free ones the thread's); fewer ready ones than this: the thread hands blocks over.
+  std::size_t half_batches_ = 1;
   std::atomic<std::size_t> backlog_{0};  // ready_.size(), for the thread's split-or-hand-over choice
   bool reader_waiting_ = false;
   // The consumer's side.
