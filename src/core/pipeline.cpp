@@ -644,6 +644,19 @@ struct pipeline::impl {
 
 // --- message_writer / message_reader / feedback_writer ------------------------------------
 
+namespace {
+void count(plugin_stats& st, std::size_t size) {
+  bump(st.messages);
+  bump(st.bytes, size);
+}
+// m went into s's channel straight from p (no router): counted where the router would have.
+void count_direct(sink_port& s, source_port& p, std::size_t size) {
+  ++s.depth;
+  count(p.owner->emitter_stats, size);
+  count(p.stats, size);
+}
+}  // namespace
+
 asio::awaitable<void> message_writer::send(message_ptr m) {
   if (offer_impl(m, true)) co_return;
   auto& p = *port_;
@@ -657,15 +670,10 @@ asio::awaitable<void> message_writer::send(message_ptr m) {
     if (ec) {  // as deliver_slow: an output that ended meanwhile loses the message, counted
       if (is_cancel_code(ec) && o.aborting) throw boost::system::system_error(ec);
       s->stats.drops.fetch_add(1, std::memory_order_relaxed);
-      bump(p.stats.messages);
-      bump(p.stats.bytes, size);
+      count(p.stats, size);
       co_return;
     }
-    ++s->depth;
-    bump(o.emitter_stats.messages);
-    bump(o.emitter_stats.bytes, size);
-    bump(p.stats.messages);
-    bump(p.stats.bytes, size);
+    count_direct(*s, p, size);
     co_return;
   }
   auto& lane = *p.target;
@@ -675,8 +683,7 @@ asio::awaitable<void> message_writer::send(message_ptr m) {
     --lane.depth;
     throw boost::system::system_error(ec);
   }
-  bump(p.stats.messages);
-  bump(p.stats.bytes, size);
+  count(p.stats, size);
 }
 
 // p's one output when m may go straight to it, room in its channel or not: nothing can be
@@ -700,14 +707,9 @@ bool message_writer::offer(message_ptr& m) { return offer_impl(m, true); }
   if (sink_port* s = direct_when_room(p, *m)) {
     // try_route_inline() for one plain output, without its general steps.
     if (!s->ch.full()) {
-      auto& o = *p.owner;
       const auto size = m->record().size();
-      bump(o.emitter_stats.messages);
-      bump(o.emitter_stats.bytes, size);
       s->ch.try_send(std::move(m));
-      ++s->depth;
-      bump(p.stats.messages);
-      bump(p.stats.bytes, size);
+      count_direct(*s, p, size);
       return true;
     }
     if (wait_for_direct) return false;
@@ -720,15 +722,13 @@ bool message_writer::offer(message_ptr& m) { return offer_impl(m, true); }
   const auto size = m->record().size();
   auto& lane = *p.target;
   if (&lane == &p.owner->primary && p.owner->try_route_inline(m)) {
-    bump(p.stats.messages);
-    bump(p.stats.bytes, size);
+    count(p.stats, size);
     return true;
   }
   if (lane.ch.full()) return false;
   ++lane.depth;
   lane.ch.try_send(envelope{std::move(m), p.index});  // takes m (a waiting router is woken later)
-  bump(p.stats.messages);
-  bump(p.stats.bytes, size);
+  count(p.stats, size);
   return true;
 }
 
